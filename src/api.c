@@ -1,0 +1,538 @@
+/* api.c - routes requests, checks them in full, and answers or parks. */
+#include "api.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "chat.h"
+#include "error.h"
+#include "json.h"
+#include "log.h"
+#include "query.h"
+#include "sse.h"
+#include "validate.h"
+
+#define JSON_HEADERS \
+	"Content-Type: application/json; charset=utf-8\r\n" \
+	"Cache-Control: no-store\r\n"
+#define MAX_PATH 1024
+
+struct api_thread {
+	const struct config *cfg;
+	struct hub *hub;
+	struct store *store;
+	struct buf body;     /* request body */
+	struct buf out;      /* response body */
+	struct buf tmp;
+};
+
+/* One request as the handlers see it: checked path, room and query. */
+struct request {
+	struct api_thread *t;
+	struct fcgi_req *fr;
+	const struct route *route;
+	char room[CHAT_MAX_ROOM + 1];
+	struct query_params q;
+	bool body_too_large;
+};
+
+/* A handler answers (returns false) or parks the request (returns true). */
+typedef bool (*handler_fn)(struct request *);
+
+static bool api_send(struct request *);
+static bool api_read(struct request *);
+static bool api_events(struct request *);
+static bool api_rooms(struct request *);
+static bool api_health(struct request *);
+
+/* The API in one screen. A '*' segment is a room name. */
+static const struct route {
+	const char *method;
+	const char *pattern;
+	handler_fn fn;
+} routes[] = {
+	{ "GET", "/rooms/*/messages", api_read },
+	{ "POST", "/rooms/*/messages", api_send },
+	{ "GET", "/rooms/*/events", api_events },
+	{ "GET", "/rooms", api_rooms },
+	{ "GET", "/health", api_health },
+};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static const struct {
+	int status;
+	const char *reason;
+} reasons[] = {
+	{ 200, "OK" }, { 201, "Created" }, { 400, "Bad Request" },
+	{ 403, "Forbidden" }, { 404, "Not Found" },
+	{ 405, "Method Not Allowed" }, { 413, "Payload Too Large" },
+	{ 415, "Unsupported Media Type" }, { 429, "Too Many Requests" },
+	{ 500, "Internal Server Error" }, { 503, "Service Unavailable" },
+};
+
+static void api_allow(const struct request *r, char *out, size_t outsz);
+
+/* --- answers ------------------------------------------------------------ */
+
+static const char *
+reason(int status)
+{
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (reasons[i].status == status)
+			return reasons[i].reason;
+	return "Unknown";
+}
+
+/* Writes a whole JSON answer: status, the JSON headers, extra header
+ * lines (each ending in \r\n, may be NULL), and the body. */
+static void
+reply_json(struct request *r, int status, const char *extra,
+    const struct buf *body)
+{
+	struct buf *h = &r->t->tmp;
+
+	buf_reset(h);
+	buf_printf(h, "Status: %d %s\r\n" JSON_HEADERS "%s\r\n", status,
+	    reason(status), extra ? extra : "");
+	if (fcgi_write(r->fr, h->data, h->len) == 0)
+		fcgi_write(r->fr, body->data, body->len);
+}
+
+/* The one error path: kind -> status, code and API.md error body. */
+static void
+reply_error(struct request *r, enum chat_error e, const char *why)
+{
+	const struct chat_error_info *info = chat_error_info(e);
+	struct buf *b = &r->t->out;
+	char extra[128] = "";
+
+	if (e == CHAT_E_METHOD_NOT_ALLOWED)
+		api_allow(r, extra, sizeof(extra));
+	else if (e == CHAT_E_UNAVAILABLE || e == CHAT_E_RATE_LIMITED)
+		snprintf(extra, sizeof(extra), "Retry-After: 1\r\n");
+	buf_reset(b);
+	json_error(b, info->code, why ? why : info->message);
+	reply_json(r, info->status, extra, b);
+}
+
+static void
+reply_ok(struct request *r, int status, const char *extra)
+{
+	if (r->t->out.oom) {
+		reply_error(r, CHAT_E_INTERNAL, NULL);
+		return;
+	}
+	reply_json(r, status, extra, &r->t->out);
+}
+
+/* --- routing ------------------------------------------------------------ */
+
+/* Matches path against pattern; a '*' takes one segment (possibly empty,
+ * which the room check then refuses) into seg. */
+static bool
+route_match(const char *pattern, const char *path, const char **seg,
+    size_t *seglen)
+{
+	while (*pattern) {
+		if (*pattern == '*') {
+			size_t n = strcspn(path, "/");
+			*seg = path;
+			*seglen = n;
+			path += n;
+			pattern++;
+		} else if (*pattern++ != *path++) {
+			return false;
+		}
+	}
+	return *path == '\0';
+}
+
+/* "Allow: GET, POST\r\n" for the path of r. */
+static void
+api_allow(const struct request *r, char *out, size_t outsz)
+{
+	size_t o = (size_t)snprintf(out, outsz, "Allow:");
+
+	for (size_t i = 0; i < NROUTES && o < outsz; i++)
+		if (strcmp(routes[i].pattern, r->route->pattern) == 0)
+			o += (size_t)snprintf(out + o, outsz - o, "%s %s",
+			    o > 6 ? "," : "", routes[i].method);
+	if (o < outsz)
+		snprintf(out + o, outsz - o, "\r\n");
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The path part of REQUEST_URI, percent-decoded into out. */
+static int
+uri_path(const char *uri, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	for (; *uri && *uri != '?' && *uri != '#'; uri++) {
+		int c = (unsigned char)*uri;
+		if (c == '%') {
+			int hi = hexval(uri[1]), lo = hi < 0 ? -1 : hexval(uri[2]);
+			if (lo < 0 || (c = hi * 16 + lo) == 0)
+				return -1;
+			uri += 2;
+		}
+		if (o + 1 >= outsz)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* The request path below the API prefix: SCRIPT_NAME + PATH_INFO as the
+ * server split them (lighttpd, mod_fcgid), else REQUEST_URI (some
+ * mod_proxy_fcgi setups). Returns NULL when the path is not ours. */
+static const char *
+api_path(struct request *r, char *path, size_t pathsz)
+{
+	const char *sn = fcgi_param(r->fr, "SCRIPT_NAME");
+	const char *pi = fcgi_param(r->fr, "PATH_INFO");
+	const char *uri = fcgi_param(r->fr, "REQUEST_URI");
+	const char *prefix = r->t->cfg->prefix;
+	size_t plen = strlen(prefix);
+
+	while (plen > 1 && prefix[plen - 1] == '/')
+		plen--;
+	snprintf(path, pathsz, "%s%s", sn ? sn : "", pi ? pi : "");
+	if (strncmp(path, prefix, plen) != 0 &&
+	    (uri == NULL || uri_path(uri, path, pathsz) == -1))
+		return NULL;
+	if (strncmp(path, prefix, plen) != 0 ||
+	    (path[plen] != '/' && path[plen] != '\0'))
+		return NULL;
+	return path + plen;
+}
+
+/* Finds the route; on failure answers 404 or 405 and returns false. */
+static bool
+api_route(struct request *r, const char *path, const char *method)
+{
+	const char *seg = NULL;
+	size_t seglen = 0;
+	const char *why;
+
+	r->route = NULL;
+	for (size_t i = 0; i < NROUTES; i++) {
+		if (!route_match(routes[i].pattern, path, &seg, &seglen))
+			continue;
+		r->route = &routes[i];
+		if (strcmp(routes[i].method, method) == 0)
+			break;
+	}
+	if (r->route == NULL) {
+		reply_error(r, CHAT_E_NOT_FOUND, NULL);
+		return false;
+	}
+	if (strcmp(r->route->method, method) != 0) {
+		reply_error(r, CHAT_E_METHOD_NOT_ALLOWED, NULL);
+		return false;
+	}
+	if (seg != NULL) {
+		if (validate_room(seg, seglen, &why) != CHAT_OK) {
+			reply_error(r, CHAT_E_BAD_ROOM, why);
+			return false;
+		}
+		memcpy(r->room, seg, seglen);
+		r->room[seglen] = '\0';
+	}
+	return true;
+}
+
+/* --- parking ----------------------------------------------------------- */
+
+#define LONGPOLL_HEADERS "Status: 200 OK\r\n" JSON_HEADERS "\r\n"
+#define SSE_HEADERS "Status: 200 OK\r\n" \
+	"Content-Type: text/event-stream\r\n" \
+	"Cache-Control: no-store\r\n" \
+	"X-Accel-Buffering: no\r\n\r\n"
+
+/* Hands the request to the hub with initial as its first bytes. The
+ * request is consumed either way: returns true. */
+static bool
+api_park(struct request *r, enum hub_kind kind, int64_t cursor,
+    int64_t seen, bool behind, int64_t deadline, const struct buf *initial)
+{
+	struct hub_park_req p = {
+		.kind = kind, .room = r->room, .cursor = cursor,
+		.limit = r->q.limit, .seen = seen, .behind = behind,
+		.deadline_ms = deadline, .initial = initial,
+	};
+
+	if (fcgi_release(r->fr, &p.fd, &p.request_id) == 0)
+		hub_park(r->t->hub, &p);
+	return true;
+}
+
+/* --- handlers ----------------------------------------------------------- */
+
+/* True for "application/json", any case, with no charset or UTF-8. */
+static bool
+is_json_type(const char *ct)
+{
+	const char *p;
+
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0)
+		return false;
+	for (p = ct + 16; *p == ' ' || *p == '\t'; p++)
+		;
+	if (*p == '\0')
+		return true;
+	if (*p++ != ';')
+		return false;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (strncasecmp(p, "charset=", 8) != 0)
+		return false;
+	p += 8;
+	return strcasecmp(p, "utf-8") == 0 || strcasecmp(p, "\"utf-8\"") == 0 ||
+	    strcasecmp(p, "utf8") == 0;
+}
+
+static bool
+api_send(struct request *r)
+{
+	struct api_thread *t = r->t;
+	struct send_request s = { 0 };
+	struct chat_message m = { 0 };
+	const char *why = NULL;
+	char loc[256];
+	enum chat_error e;
+	bool created;
+
+	if (!is_json_type(fcgi_param(r->fr, "CONTENT_TYPE")))
+		e = CHAT_E_UNSUPPORTED_MEDIA_TYPE;
+	else if (r->body_too_large)
+		e = CHAT_E_TOO_LARGE;
+	else if ((e = json_parse_send(t->body.data, t->body.len, &s, &why)) ==
+	    CHAT_OK)
+		e = store_append(t->store, r->room, s.nick, s.text,
+		    s.client_id, &m, &created);
+	if (e == CHAT_OK) {
+		buf_reset(&t->out);
+		json_message(&t->out, &m);
+		snprintf(loc, sizeof(loc), "Location: %s/rooms/%s/messages"
+		    "?since=%" PRId64 "&limit=1\r\n", t->cfg->prefix, r->room,
+		    m.id - 1);
+		reply_ok(r, created ? 201 : 200, loc);
+	} else {
+		reply_error(r, e, why);
+	}
+	send_request_clear(&s);
+	chat_message_clear(&m);
+	return false;
+}
+
+/* The cursor a client sends next when a read found nothing. */
+static int64_t
+empty_cursor(const struct query_params *q, int64_t room_last)
+{
+	return q->since >= 0 ? q->since : room_last;
+}
+
+static bool
+api_read(struct request *r)
+{
+	struct api_thread *t = r->t;
+	struct store_query sq = { r->q.since, r->q.before, r->q.limit };
+	struct chat_list l = { 0 };
+	int64_t db_max = 0, room_last = 0, last;
+	enum chat_error e;
+	bool parked = false;
+
+	e = store_read(t->store, r->room, &sq, &l, &db_max, &room_last);
+	if (e != CHAT_OK) {
+		reply_error(r, e, NULL);
+	} else if (l.n == 0 && r->q.since >= 0 && r->q.wait > 0) {
+		int wait = r->q.wait < t->cfg->max_wait ? r->q.wait :
+		    t->cfg->max_wait;
+		/* Headers go out now, so that a client that leaves is
+		 * noticed at once (lighttpd's tcp-fin-propagate). */
+		buf_reset(&t->out);
+		buf_puts(&t->out, LONGPOLL_HEADERS);
+		parked = api_park(r, HUB_LONGPOLL, r->q.since, db_max, false,
+		    chat_mono_ms() + wait * 1000, &t->out);
+	} else {
+		last = l.n ? l.v[l.n - 1].id : empty_cursor(&r->q, room_last);
+		buf_reset(&t->out);
+		json_messages(&t->out, l.v, l.n, last);
+		reply_ok(r, 200, NULL);
+	}
+	chat_list_clear(&l);
+	return parked;
+}
+
+/* The SSE cursor: Last-Event-ID, else since, else the room's newest id
+ * (read with one row). Returns false after answering an error. */
+static bool
+events_cursor(struct request *r, int64_t *cursor)
+{
+	const char *leid = fcgi_param(r->fr, "HTTP_LAST_EVENT_ID");
+	struct store_query sq = { -1, -1, 1 };
+	struct chat_list l = { 0 };
+	enum chat_error e;
+
+	if (leid != NULL) {
+		if (query_last_event_id(leid, cursor) == 0)
+			return true;
+		reply_error(r, CHAT_E_BAD_PARAM,
+		    "Last-Event-ID must be a message id (a decimal integer).");
+		return false;
+	}
+	if (r->q.since >= 0) {
+		*cursor = r->q.since;
+		return true;
+	}
+	e = store_read(r->t->store, r->room, &sq, &l, NULL, cursor);
+	chat_list_clear(&l);
+	if (e != CHAT_OK)
+		reply_error(r, e, NULL);
+	return e == CHAT_OK;
+}
+
+static bool
+api_events(struct request *r)
+{
+	struct api_thread *t = r->t;
+	struct store_query sq = { -1, -1, 1000 };
+	struct chat_list l = { 0 };
+	int64_t cursor, db_max = 0, life = t->cfg->sse_lifetime;
+	enum chat_error e;
+
+	if (!events_cursor(r, &cursor))
+		return false;
+	sq.since = cursor;
+	if ((e = store_read(t->store, r->room, &sq, &l, &db_max, NULL)) !=
+	    CHAT_OK) {
+		reply_error(r, e, NULL);
+		return false;
+	}
+	buf_reset(&t->out);
+	buf_puts(&t->out, SSE_HEADERS);
+	sse_start(&t->out);
+	for (size_t i = 0; i < l.n; i++) {
+		buf_reset(&t->tmp);
+		json_message(&t->tmp, &l.v[i]);
+		sse_event(&t->out, l.v[i].id, t->tmp.data, t->tmp.len);
+		cursor = l.v[i].id;
+	}
+	api_park(r, HUB_SSE, cursor, db_max, l.n == (size_t)sq.limit,
+	    life ? chat_mono_ms() + life * 1000 : 0, &t->out);
+	chat_list_clear(&l);
+	return true;
+}
+
+static bool
+api_rooms(struct request *r)
+{
+	struct chat_room_list l = { 0 };
+	enum chat_error e = store_rooms(r->t->store, &l);
+
+	if (e == CHAT_OK) {
+		buf_reset(&r->t->out);
+		json_rooms(&r->t->out, &l);
+		reply_ok(r, 200, NULL);
+	} else {
+		reply_error(r, e, NULL);
+	}
+	chat_room_list_clear(&l);
+	return false;
+}
+
+static bool
+api_health(struct request *r)
+{
+	int64_t last = 0;
+	enum chat_error e = store_max_id(r->t->store, &last);
+
+	if (e == CHAT_OK) {
+		buf_reset(&r->t->out);
+		json_health(&r->t->out, last);
+		reply_ok(r, 200, NULL);
+	} else {
+		reply_error(r, CHAT_E_UNAVAILABLE, NULL);
+	}
+	return false;
+}
+
+/* --- the entry point ---------------------------------------------------- */
+
+void
+api_handle(struct api_thread *t, struct fcgi_req *fr)
+{
+	struct request r = { .t = t, .fr = fr };
+	const char *method = fcgi_param(fr, "REQUEST_METHOD");
+	const char *path, *why = NULL;
+	char pathbuf[MAX_PATH];
+	bool consumed = false;
+	enum chat_error e;
+
+	/* Read the body to its end first, whatever the answer: a server
+	 * left with unread input answers 503 (Apache) or keeps polling. */
+	buf_reset(&t->body);
+	if (fcgi_read_body(fr, t->cfg->max_body, &t->body,
+	    &r.body_too_large) == -1) {
+		fcgi_finish(fr);
+		return;
+	}
+	if ((path = api_path(&r, pathbuf, sizeof(pathbuf))) == NULL) {
+		r.route = NULL;
+		reply_error(&r, CHAT_E_NOT_FOUND, NULL);
+	} else if (api_route(&r, path, method ? method : "")) {
+		e = query_parse(fcgi_param(fr, "QUERY_STRING"), &r.q, &why);
+		if (e != CHAT_OK)
+			reply_error(&r, e, why);
+		else
+			consumed = r.route->fn(&r);
+	}
+	if (!consumed)
+		fcgi_finish(fr);
+}
+
+struct api_thread *
+api_thread_new(const struct config *cfg, struct hub *hub)
+{
+	struct api_thread *t = calloc(1, sizeof(*t));
+	struct store_options so = {
+		.path = cfg->db_path, .sync_full = cfg->sync_full,
+		.busy_timeout_ms = cfg->busy_timeout_ms,
+	};
+
+	if (t == NULL)
+		return NULL;
+	t->cfg = cfg;
+	t->hub = hub;
+	if ((t->store = store_open(&so)) == NULL) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void
+api_thread_free(struct api_thread *t)
+{
+	if (t == NULL)
+		return;
+	store_free(t->store);
+	buf_free(&t->body);
+	buf_free(&t->out);
+	buf_free(&t->tmp);
+	free(t);
+}

@@ -1,0 +1,83 @@
+/* chat.c - message lists and clocks shared by all modules. */
+#include "chat.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void
+chat_message_clear(struct chat_message *m)
+{
+	if (m == NULL)
+		return;
+	free(m->room);
+	free(m->nick);
+	free(m->text);
+	memset(m, 0, sizeof(*m));
+}
+
+int
+chat_list_push(struct chat_list *l, int64_t id, int64_t ts,
+    const char *room, const char *nick, const char *text)
+{
+	struct chat_message m = { .id = id, .ts = ts };
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct chat_message *v = realloc(l->v, cap * sizeof(*v));
+		if (v == NULL)
+			return -1;
+		l->v = v;
+		l->cap = cap;
+	}
+	m.room = strdup(room);
+	m.nick = strdup(nick);
+	m.text = strdup(text);
+	if (m.room == NULL || m.nick == NULL || m.text == NULL) {
+		chat_message_clear(&m);
+		return -1;
+	}
+	l->v[l->n++] = m;
+	return 0;
+}
+
+void
+chat_list_clear(struct chat_list *l)
+{
+	if (l == NULL)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		chat_message_clear(&l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+void
+chat_room_list_clear(struct chat_room_list *l)
+{
+	if (l == NULL)
+		return;
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int64_t
+clock_ms(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+chat_now_ms(void)
+{
+	return clock_ms(CLOCK_REALTIME);
+}
+
+int64_t
+chat_mono_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}

@@ -1,0 +1,66 @@
+/* chat.h - the names, limits and message types every fcgichat module shares. */
+#ifndef CHAT_H
+#define CHAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Limits of API.md version 1. */
+#define CHAT_MAX_ROOM 64        /* bytes, [A-Za-z0-9_-] */
+#define CHAT_MAX_NICK 32        /* code points, after trimming */
+#define CHAT_MAX_TEXT 4000      /* bytes of UTF-8, after \r\n -> \n */
+#define CHAT_MAX_CLIENT_ID 64   /* bytes, printable ASCII 0x21-0x7E */
+#define CHAT_DEFAULT_LIMIT 100
+#define CHAT_MAX_LIMIT 1000
+#define CHAT_MAX_WAIT 60        /* seconds a client may ask for */
+#define CHAT_DEFAULT_BODY 16384 /* request body bytes, configurable */
+
+/* One stored chat message. Strings are NUL-terminated (validated text never
+ * contains NUL) and owned by whoever owns the message. */
+struct chat_message {
+	int64_t id;
+	int64_t ts;   /* ms since the Unix epoch */
+	char *room;
+	char *nick;
+	char *text;
+};
+
+/* A growable list of messages, oldest first. */
+struct chat_list {
+	struct chat_message *v;
+	size_t n, cap;
+};
+
+/* Frees the strings of m and zeroes it. Accepts NULL. */
+void chat_message_clear(struct chat_message *m);
+
+/* Appends a message with copies of the given strings. Returns 0, or -1 when
+ * out of memory (the list is then unchanged). */
+int chat_list_push(struct chat_list *l, int64_t id, int64_t ts,
+    const char *room, const char *nick, const char *text);
+
+/* Frees every message and the array, leaving an empty list. Accepts NULL. */
+void chat_list_clear(struct chat_list *l);
+
+/* A room as listed by GET /api/rooms. */
+struct chat_room {
+	char name[CHAT_MAX_ROOM + 1];
+	int64_t last_id;
+	int64_t messages;
+};
+
+struct chat_room_list {
+	struct chat_room *v;
+	size_t n, cap;
+};
+
+/* Frees the array. Accepts NULL. */
+void chat_room_list_clear(struct chat_room_list *l);
+
+/* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
+int64_t chat_now_ms(void);
+
+/* Milliseconds on CLOCK_MONOTONIC, for deadlines. */
+int64_t chat_mono_ms(void);
+
+#endif

@@ -1,0 +1,97 @@
+/* config.c - reads and validates the FCGICHAT_* environment variables. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "chat.h"
+#include "query.h"
+
+const struct config_var config_vars[] = {
+	{ "FCGICHAT_DB", "var/chat.db", "SQLite database file" },
+	{ "FCGICHAT_PREFIX", "/api", "URL path the API is mounted at" },
+	{ "FCGICHAT_SOCKET", "", "socket to listen on when not spawned by "
+	    "the web server: a path, or host:port" },
+	{ "FCGICHAT_MAX_WAIT", "30", "longest long-poll hold, seconds "
+	    "(1-60); larger wait= values are lowered to it" },
+	{ "FCGICHAT_SSE_LIFETIME", "600", "seconds after which an event "
+	    "stream is ended (the browser resumes it), 0 = never" },
+	{ "FCGICHAT_KEEPALIVE", "15", "seconds between SSE keepalive "
+	    "comments while idle (1-15)" },
+	{ "FCGICHAT_MAX_BODY", "16384", "largest request body, bytes "
+	    "(64-1048576)" },
+	{ "FCGICHAT_THREADS", "4", "accept threads per process (1-64)" },
+	{ "FCGICHAT_BUSY_TIMEOUT", "5000", "ms a send waits for the "
+	    "database lock before answering 503 (0-60000)" },
+	{ "FCGICHAT_SYNCHRONOUS", "normal", "normal or full (fsync every "
+	    "commit)" },
+	{ "FCGICHAT_LOG_LEVEL", "info", "error, warn, info or debug" },
+	{ NULL, NULL, NULL }
+};
+
+static const char *
+env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' ? v : def;
+}
+
+static int
+env_int(const char *name, const char *def, long min, long max, long *out)
+{
+	const char *v = env_or(name, def);
+	int64_t n;
+
+	if (query_int(v, strlen(v), min, max, &n) == -1) {
+		log_errorx("config: %s=%s is not an integer from %ld to %ld",
+		    name, v, min, max);
+		return -1;
+	}
+	*out = (long)n;
+	return 0;
+}
+
+int
+config_load(struct config *c)
+{
+	long wait, life, ka, body, thr, busy;
+	const char *sync = env_or("FCGICHAT_SYNCHRONOUS", "normal");
+	const char *lvl = env_or("FCGICHAT_LOG_LEVEL", "info");
+	int bad = 0;
+
+	c->db_path = env_or("FCGICHAT_DB", "var/chat.db");
+	c->prefix = env_or("FCGICHAT_PREFIX", "/api");
+	c->socket = env_or("FCGICHAT_SOCKET", NULL);
+	bad |= env_int("FCGICHAT_MAX_WAIT", "30", 1, CHAT_MAX_WAIT, &wait);
+	bad |= env_int("FCGICHAT_SSE_LIFETIME", "600", 0, 86400, &life);
+	bad |= env_int("FCGICHAT_KEEPALIVE", "15", 1, 15, &ka);
+	bad |= env_int("FCGICHAT_MAX_BODY", "16384", 64, 1048576, &body);
+	bad |= env_int("FCGICHAT_THREADS", "4", 1, 64, &thr);
+	bad |= env_int("FCGICHAT_BUSY_TIMEOUT", "5000", 0, 60000, &busy);
+	if (strcmp(sync, "normal") != 0 && strcmp(sync, "full") != 0) {
+		log_errorx("config: FCGICHAT_SYNCHRONOUS=%s is not normal "
+		    "or full", sync);
+		bad = -1;
+	}
+	if (log_level_parse(lvl, &c->log_level) == -1) {
+		log_errorx("config: FCGICHAT_LOG_LEVEL=%s is not error, "
+		    "warn, info or debug", lvl);
+		bad = -1;
+	}
+	if (c->prefix[0] != '/' || strlen(c->prefix) > 64) {
+		log_errorx("config: FCGICHAT_PREFIX=%s must start with / "
+		    "and be at most 64 bytes", c->prefix);
+		bad = -1;
+	}
+	if (bad)
+		return -1;
+	c->max_wait = (int)wait;
+	c->sse_lifetime = (int)life;
+	c->keepalive = (int)ka;
+	c->max_body = (size_t)body;
+	c->threads = (int)thr;
+	c->busy_timeout_ms = (int)busy;
+	c->sync_full = strcmp(sync, "full") == 0;
+	return 0;
+}

@@ -1,0 +1,61 @@
+/* hub.h - waiting and waking. Long-polls with nothing to say yet and
+ * Server-Sent Event streams are parked here; one watcher thread per process
+ * owns every parked connection, learns that the database's newest id moved
+ * (inotify on the notify file that store_append touches, a short re-check,
+ * a 1 s fallback for writers that never touch it), reads the new rows once,
+ * encodes them once and writes them to every waiter with non-blocking
+ * writes. No thread, and no process, per waiting client. */
+#ifndef HUB_H
+#define HUB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "store.h"
+
+enum hub_kind { HUB_LONGPOLL, HUB_SSE, HUB__MAX };
+
+struct hub;
+
+struct hub_options {
+	struct store_options store;  /* the watcher's own connection */
+	int keepalive_s;             /* SSE comment after this much idle */
+};
+
+/* Opens the watcher's database connection, reads the newest id and starts
+ * the watcher thread. Returns NULL on failure (logged). */
+struct hub *hub_start(const struct hub_options *o);
+
+/* A request to park. The hub takes ownership of fd (a released FastCGI
+ * connection, non-blocking) in every case: it closes it on failure. */
+struct hub_park_req {
+	enum hub_kind kind;
+	int fd;
+	int request_id;
+	const char *room;        /* validated room name (copied) */
+	int64_t cursor;          /* deliver messages with id > cursor */
+	int limit;               /* long-poll: most messages in the answer */
+	int64_t seen;            /* newest database id the caller's read saw */
+	bool behind;             /* SSE: the caller's backlog read was cut
+	                          * short; the watcher reads on */
+	int64_t deadline_ms;     /* chat_mono_ms() time to give up (long-poll)
+	                          * or end the stream (SSE); 0: never */
+	const struct buf *initial;  /* response bytes to send first (copied) */
+};
+
+/* Hands a connection to the watcher. Returns 0, or -1 when out of memory
+ * (fd closed). */
+int hub_park(struct hub *h, const struct hub_park_req *r);
+
+/* Counters for monitoring; all since start, waiting ones current. */
+struct hub_stats {
+	int64_t waiting[HUB__MAX];
+	int64_t parked;        /* requests ever parked */
+	int64_t delivered;     /* messages written to waiters */
+	int64_t dropped;       /* waiters dropped: gone, slow or failed */
+	int64_t last_id;       /* newest id the watcher has seen */
+};
+void hub_stats(struct hub *h, struct hub_stats *out);
+
+#endif

@@ -1,0 +1,55 @@
+/* json.h - the only module that knows cJSON: parses send bodies and
+ * encodes every JSON answer of API.md. Encoders append to a struct buf and
+ * return 0, or -1 when out of memory. */
+#ifndef JSON_H
+#define JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "chat.h"
+#include "error.h"
+
+/* A validated send body. Strings are NUL-terminated, owned by the struct;
+ * free with send_request_clear. */
+struct send_request {
+	char *nick;        /* trimmed */
+	char *text;        /* \r\n and \r turned into \n */
+	char *client_id;   /* NULL when absent or null */
+};
+
+/* Parses and validates a send body (API.md "send"): body[0..len) must be
+ * valid UTF-8 holding one JSON object (white space around it allowed);
+ * "nick" and "text" are required strings, "client_id" an optional string or
+ * null; unknown fields are ignored. An escape that decodes to U+0000 or to
+ * a lone surrogate makes its field bad (bad_nick, bad_text,
+ * bad_client_id). Returns CHAT_OK and fills *out, or the error kind
+ * (bad_json, bad_nick, bad_text, bad_client_id; internal when out of
+ * memory) with *why set (why may be NULL) and *out zeroed. */
+enum chat_error json_parse_send(const char *body, size_t len,
+    struct send_request *out, const char **why);
+
+/* Frees the strings of r and zeroes it. Accepts NULL. */
+void send_request_clear(struct send_request *r);
+
+/* {"id":1,"room":"r","nick":"n","text":"t","ts":2} */
+int json_message(struct buf *b, const struct chat_message *m);
+
+/* {"messages":[m,...],"last_id":N} */
+int json_messages(struct buf *b, const struct chat_message *v, size_t n,
+    int64_t last_id);
+
+/* {"error":{"code":"c","message":"m"}} */
+int json_error(struct buf *b, const char *code, const char *message);
+
+/* {"rooms":[{"name":"r","last_id":1,"messages":2},...]} */
+int json_rooms(struct buf *b, const struct chat_room_list *l);
+
+/* {"status":"ok","last_id":N} */
+int json_health(struct buf *b, int64_t last_id);
+
+/* Appends s as a JSON string literal with quotes (for other encoders). */
+int json_string(struct buf *b, const char *s);
+
+#endif

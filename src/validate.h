@@ -1,0 +1,34 @@
+/* validate.h - the content rules of API.md for rooms, nicks, texts and
+ * client ids. Each check returns CHAT_OK or its field's error kind, and on
+ * failure points *why (when why != NULL) at a static sentence a person can
+ * act on. Nothing is allocated unless the function says so. */
+#ifndef VALIDATE_H
+#define VALIDATE_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+/* room: 1-64 bytes of [A-Za-z0-9_-]. CHAT_E_BAD_ROOM otherwise. */
+enum chat_error validate_room(const char *s, size_t len, const char **why);
+
+/* nick: s[0..len) must be valid UTF-8; leading and trailing Unicode
+ * White_Space is trimmed; the rest must be 1-32 code points with no control
+ * characters. On success sets *start and *tlen to the trimmed span inside
+ * s. CHAT_E_BAD_NICK otherwise. */
+enum chat_error validate_nick(const char *s, size_t len, size_t *start,
+    size_t *tlen, const char **why);
+
+/* text: s[0..len) must be valid UTF-8; "\r\n" and a lone "\r" become "\n";
+ * the result must be 1-4000 bytes with no control characters but \n and
+ * \t. On success *out is a new NUL-terminated string (the caller frees it
+ * with free()) of *outlen bytes. CHAT_E_BAD_TEXT otherwise, or
+ * CHAT_E_INTERNAL when out of memory; *out is then NULL. */
+enum chat_error validate_text(const char *s, size_t len, char **out,
+    size_t *outlen, const char **why);
+
+/* client_id: 1-64 bytes, each 0x21-0x7E. CHAT_E_BAD_CLIENT_ID otherwise. */
+enum chat_error validate_client_id(const char *s, size_t len,
+    const char **why);
+
+#endif
