@@ -1,6 +1,7 @@
 /* main.c - fcgichat.fcgi: starts the watcher and the accept threads of one
  * worker process, or initialises / checks the database. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,7 +107,8 @@ serve(const struct config *cfg)
 	struct hub_options ho = { .store = so, .keepalive_s = cfg->keepalive };
 	struct worker *w;
 	struct hub *hub;
-	int fd, n = cfg->threads;
+	sigset_t stop;
+	int fd, sig, n = cfg->threads;
 
 	if ((fd = fcgi_init(cfg->socket)) < 0)
 		return 1;
@@ -115,6 +117,12 @@ serve(const struct config *cfg)
 		return 1;
 	if ((w = calloc((size_t)n, sizeof(*w))) == NULL)
 		return 1;
+	/* Every thread inherits the blocked set, so only sigwait below
+	 * sees SIGTERM (the web server stopping) and SIGINT. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	for (int i = 0; i < n; i++) {
 		w[i].listen_fd = fd;
 		if ((w[i].api = api_thread_new(cfg, hub)) == NULL)
@@ -124,9 +132,10 @@ serve(const struct config *cfg)
 	}
 	log_info("main: fcgichat %s serving %s at %s with %d threads",
 	    VERSION, cfg->db_path, cfg->prefix, n);
-	for (int i = 0; i < n; i++)
-		pthread_join(w[i].thread, NULL);
-	log_info("main: listening socket closed, exiting");
+	sigwait(&stop, &sig);
+	/* Parked clients see their connection close and resume from their
+	 * last id; every acknowledged message is already committed. */
+	log_info("main: %s, exiting", strsignal(sig));
 	return 0;
 }
 

@@ -1,0 +1,30 @@
+#!/bin/sh
+# run-all.sh - what `make test` runs after building: unit tests, then the
+# integration suite against real servers, then both again with the
+# AddressSanitizer+UBSan build, then the browser tests in Chromium; ends
+# with one line "total: N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+log=$(mktemp /tmp/fcgichat-test.XXXXXX)
+run() {
+	echo "== $1"
+	shift
+	"$@" 2>&1 | tee -a "$log"
+}
+run "unit tests" sh tests/run-unit.sh build/tests $(cd tests/unit && ls test_*.c | sed 's/\.c$//')
+run "unit tests, ASan+UBSan" sh tests/run-unit.sh build/asan/tests $(cd tests/unit && ls test_*.c | sed 's/\.c$//')
+run "integration (lighttpd)" env SUITE_NAME=integration \
+	FCGICHAT_BIN="$PWD/cgi-bin/fcgichat.fcgi" sh tests/run-integration.sh
+run "integration (lighttpd), ASan+UBSan worker" env SUITE_NAME=integration-asan \
+	FCGICHAT_BIN="$PWD/build/asan/fcgichat.fcgi" FCGICHAT_ASAN=1 sh tests/run-integration.sh
+if [ -d tests/browser ] && ls tests/browser/*.test.mjs >/dev/null 2>&1; then
+	run "browser (Chromium)" env SUITE_NAME=browser \
+		FCGICHAT_BIN="$PWD/cgi-bin/fcgichat.fcgi" sh tests/run-integration.sh browser/
+fi
+pass=$(grep -E '^[a-z-]+: [0-9]+ passed, [0-9]+ failed$' "$log" | awk '{p += $2} END {print p + 0}')
+fail=$(grep -E '^[a-z-]+: [0-9]+ passed, [0-9]+ failed$' "$log" | awk '{f += $4} END {print f + 0}')
+suites=$(grep -cE '^[a-z-]+: [0-9]+ passed, [0-9]+ failed$' "$log")
+rm -f "$log"
+echo
+echo "total: $pass passed, $fail failed"
+[ "$fail" -eq 0 ] && [ "$suites" -ge 4 ]
