@@ -1,0 +1,479 @@
+/* json.c - parses send bodies with cJSON (after a pre-scan that covers its
+ * gaps) and writes every JSON answer with a direct encoder. */
+#include "json.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "utf8.h"
+#include "validate.h"
+
+/* --- parsing ----------------------------------------------------------- */
+
+/*
+ * cJSON is more lenient than RFC 8259 in ways a send body must not be, and
+ * mishandles some escapes. The pre-scan walks the text once, string-aware,
+ * before cJSON sees it:
+ *  - a raw byte below 0x20 inside a string is bad_json (cJSON keeps it);
+ *  - outside strings only space, \t, \n and \r may be white space (cJSON
+ *    skips every byte up to 0x20, NUL included);
+ *  - numbers must follow the JSON grammar (cJSON hands strtod "01", "1."
+ *    or "-.5");
+ *  - a "\u" escape without four hex digits is bad_json (cJSON reads it
+ *    as U+0000);
+ *  - "\u0000" (cJSON truncates the string there) and lone surrogate
+ *    escapes (cJSON rejects the whole body, API.md wants the field's own
+ *    error) become "\u0001": same length, still a control character, so
+ *    the field's validator refuses it and an unknown field ignores it.
+ * Everything else (structure, literals, other escapes) is left to cJSON.
+ */
+
+#define JSON_ESC_LEN 6	/* \uXXXX */
+
+static bool
+json_is_ws(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool
+json_is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* The value of the four hex digits at s[0..len), or -1. */
+static long
+json_hex4(const char *s, size_t len)
+{
+	long v = 0;
+
+	if (len < 4)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		unsigned char c = (unsigned char)s[i];
+		v <<= 4;
+		if (json_is_digit(c))
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/* True when s[0..len) starts with an escaped low surrogate "\uDC00-DFFF". */
+static bool
+json_low_follows(const char *s, size_t len)
+{
+	long v;
+
+	if (len < JSON_ESC_LEN || s[0] != '\\' || s[1] != 'u')
+		return false;
+	v = json_hex4(s + 2, len - 2);
+	return v >= 0xDC00 && v <= 0xDFFF;
+}
+
+/* At the "\u" escape s[0..len): rewrites it to "\u0001" when it decodes to
+ * U+0000 or a lone surrogate. Returns the bytes to skip, or 0 when it lacks
+ * four hex digits (cJSON would read those as U+0000). */
+static size_t
+json_scan_unicode(char *s, size_t len)
+{
+	long v = json_hex4(s + 2, len - 2);
+
+	if (v == -1)
+		return 0;
+	if (v >= 0xD800 && v <= 0xDBFF &&
+	    json_low_follows(s + JSON_ESC_LEN, len - JSON_ESC_LEN))
+		return 2 * JSON_ESC_LEN;
+	if (v == 0 || (v >= 0xD800 && v <= 0xDFFF))
+		memcpy(s + 2, "0001", 4);
+	return JSON_ESC_LEN;
+}
+
+/* At the opening quote of a string in s[0..len): checks and rewrites it.
+ * Returns the bytes up to and including the closing quote (or to the end
+ * of an unterminated string, which cJSON refuses), or 0 and sets *why. */
+static size_t
+json_scan_string(char *s, size_t len, const char **why)
+{
+	size_t i = 1, n;
+
+	while (i < len && s[i] != '"') {
+		if ((unsigned char)s[i] < 0x20) {
+			*why = "control characters in JSON strings must be "
+			    "escaped";
+			return 0;
+		}
+		if (s[i] != '\\')
+			n = 1;
+		else if (i + 1 < len && s[i + 1] == 'u')
+			n = json_scan_unicode(s + i, len - i);
+		else
+			n = 2;	/* cJSON checks the escaped byte */
+		if (n == 0) {
+			*why = "a \\u escape needs four hex digits";
+			return 0;
+		}
+		i += n;
+	}
+	return i < len ? i + 1 : len;
+}
+
+/* Skips the digits at s[i..len); returns how many there were. */
+static size_t
+json_digits(const char *s, size_t len, size_t *i)
+{
+	size_t start = *i;
+
+	while (*i < len && json_is_digit((unsigned char)s[*i]))
+		(*i)++;
+	return *i - start;
+}
+
+static bool
+json_is_number_char(unsigned char c)
+{
+	return json_is_digit(c) || c == '+' || c == '-' || c == '.' ||
+	    c == 'e' || c == 'E';
+}
+
+/* At a number in s[0..len): returns its length if it follows the JSON
+ * grammar -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? and is not followed
+ * by more number characters (which cJSON would take); else 0. */
+static size_t
+json_scan_number(const char *s, size_t len)
+{
+	size_t i = 0, n;
+
+	if (s[i] == '-')
+		i++;
+	if ((n = json_digits(s, len, &i)) == 0 || (n > 1 && s[i - n] == '0'))
+		return 0;
+	if (i < len && s[i] == '.') {
+		i++;
+		if (json_digits(s, len, &i) == 0)
+			return 0;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		if (++i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (json_digits(s, len, &i) == 0)
+			return 0;
+	}
+	if (i < len && json_is_number_char((unsigned char)s[i]))
+		return 0;
+	return i;
+}
+
+/* The pre-scan described above. Returns NULL, or why the body is bad. */
+static const char *
+json_prescan(char *s, size_t len)
+{
+	const char *why = NULL;
+	size_t i = 0, n;
+	unsigned char c;
+
+	while (i < len) {
+		c = (unsigned char)s[i];
+		if (c == '"')
+			n = json_scan_string(s + i, len - i, &why);
+		else if (c == '-' || json_is_digit(c)) {
+			why = "the body holds a malformed JSON number";
+			n = json_scan_number(s + i, len - i);
+		} else if (c < 0x20 && !json_is_ws(c)) {
+			why = "the body holds a control character outside "
+			    "JSON strings";
+			n = 0;
+		} else
+			n = 1;
+		if (n == 0)
+			return why;
+		i += n;
+	}
+	return NULL;
+}
+
+static enum chat_error
+json_fail(const char **why, enum chat_error e, const char *msg)
+{
+	if (why != NULL)
+		*why = msg;
+	return e;
+}
+
+/* Parses the pre-scanned s[0..len) (NUL-terminated) into an object. */
+static cJSON *
+json_parse_object(const char *s, size_t len)
+{
+	const char *end = NULL;
+	cJSON *root;
+
+	if ((root = cJSON_ParseWithLengthOpts(s, len, &end, 0)) == NULL)
+		return NULL;
+	while (end < s + len && json_is_ws((unsigned char)*end))
+		end++;
+	if (end != s + len || !cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
+}
+
+static enum chat_error
+json_take_nick(const cJSON *v, char **out, const char **why)
+{
+	size_t start, len;
+	enum chat_error e;
+
+	if (!cJSON_IsString(v))
+		return json_fail(why, CHAT_E_BAD_NICK,
+		    "nick is required and must be a string");
+	e = validate_nick(v->valuestring, strlen(v->valuestring), &start,
+	    &len, why);
+	if (e != CHAT_OK)
+		return e;
+	if ((*out = strndup(v->valuestring + start, len)) == NULL)
+		return json_fail(why, CHAT_E_INTERNAL, "out of memory");
+	return CHAT_OK;
+}
+
+static enum chat_error
+json_take_text(const cJSON *v, char **out, const char **why)
+{
+	size_t len;
+
+	if (!cJSON_IsString(v))
+		return json_fail(why, CHAT_E_BAD_TEXT,
+		    "text is required and must be a string");
+	return validate_text(v->valuestring, strlen(v->valuestring), out,
+	    &len, why);
+}
+
+static enum chat_error
+json_take_client_id(const cJSON *v, char **out, const char **why)
+{
+	enum chat_error e;
+
+	if (v == NULL || cJSON_IsNull(v))
+		return CHAT_OK;
+	if (!cJSON_IsString(v))
+		return json_fail(why, CHAT_E_BAD_CLIENT_ID,
+		    "client_id must be a string or null");
+	e = validate_client_id(v->valuestring, strlen(v->valuestring), why);
+	if (e != CHAT_OK)
+		return e;
+	if ((*out = strdup(v->valuestring)) == NULL)
+		return json_fail(why, CHAT_E_INTERNAL, "out of memory");
+	return CHAT_OK;
+}
+
+/* Fills *out from the fields of root, checking them in a fixed order. */
+static enum chat_error
+json_take_send(const cJSON *root, struct send_request *out,
+    const char **why)
+{
+	enum chat_error e;
+
+	e = json_take_nick(cJSON_GetObjectItemCaseSensitive(root, "nick"),
+	    &out->nick, why);
+	if (e == CHAT_OK)
+		e = json_take_text(cJSON_GetObjectItemCaseSensitive(root,
+		    "text"), &out->text, why);
+	if (e == CHAT_OK)
+		e = json_take_client_id(cJSON_GetObjectItemCaseSensitive(root,
+		    "client_id"), &out->client_id, why);
+	return e;
+}
+
+/* Checks body[0..len) and parses it into *root, an object, or says why
+ * not. The body is copied, as the pre-scan rewrites escapes. */
+static enum chat_error
+json_parse_root(const char *body, size_t len, cJSON **root,
+    const char **why)
+{
+	const char *msg;
+	char *copy;
+
+	if (len == 0)
+		return json_fail(why, CHAT_E_BAD_JSON,
+		    "the body must be a JSON object, not empty");
+	if (!utf8_valid(body, len))
+		return json_fail(why, CHAT_E_BAD_JSON,
+		    "the body must be valid UTF-8");
+	if ((copy = malloc(len + 1)) == NULL)
+		return json_fail(why, CHAT_E_INTERNAL, "out of memory");
+	memcpy(copy, body, len);
+	copy[len] = '\0';
+	/* cJSON also returns NULL when out of memory; that reads as bad. */
+	if ((msg = json_prescan(copy, len)) == NULL &&
+	    (*root = json_parse_object(copy, len)) == NULL)
+		msg = "the body must be one JSON object";
+	free(copy);
+	return msg == NULL ? CHAT_OK : json_fail(why, CHAT_E_BAD_JSON, msg);
+}
+
+enum chat_error
+json_parse_send(const char *body, size_t len, struct send_request *out,
+    const char **why)
+{
+	cJSON *root = NULL;
+	enum chat_error e;
+
+	memset(out, 0, sizeof(*out));
+	if ((e = json_parse_root(body, len, &root, why)) == CHAT_OK)
+		e = json_take_send(root, out, why);
+	cJSON_Delete(root);
+	if (e != CHAT_OK)
+		send_request_clear(out);
+	return e;
+}
+
+void
+send_request_clear(struct send_request *r)
+{
+	if (r == NULL)
+		return;
+	free(r->nick);
+	free(r->text);
+	free(r->client_id);
+	memset(r, 0, sizeof(*r));
+}
+
+/* --- encoding ---------------------------------------------------------- */
+
+/*
+ * Hot path: a message goes out to every listener, so strings are copied in
+ * runs between the few bytes that need an escape. Appends after a failed
+ * one do nothing, so encoders check b->oom once at the end.
+ */
+
+/* Short escapes; other bytes below 0x20 become \u00XX. */
+static const char *const json_short_esc[0x60] = {
+	['\b'] = "\\b", ['\t'] = "\\t", ['\n'] = "\\n", ['\f'] = "\\f",
+	['\r'] = "\\r", ['"'] = "\\\"", ['\\'] = "\\\\",
+};
+
+/* True for bytes that may start an escape: controls, '"', '\\' and 0xE2,
+ * the lead byte of U+2028 and U+2029 (E2 80 A8, E2 80 A9). */
+static bool
+json_special(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\' || c == 0xE2;
+}
+
+/* Appends the escape for the special byte at p; returns the bytes used. */
+static size_t
+json_escape(struct buf *b, const unsigned char *p)
+{
+	static const char hex[] = "0123456789abcdef";
+	char u[JSON_ESC_LEN] = { '\\', 'u', '0', '0', 0, 0 };
+
+	if (p[0] == 0xE2) {
+		if (p[1] != 0x80 || (p[2] != 0xA8 && p[2] != 0xA9)) {
+			buf_append(b, p, 1);
+			return 1;
+		}
+		buf_puts(b, p[2] == 0xA8 ? "\\u2028" : "\\u2029");
+		return 3;
+	}
+	if (json_short_esc[p[0]] != NULL) {
+		buf_puts(b, json_short_esc[p[0]]);
+		return 1;
+	}
+	u[4] = hex[p[0] >> 4];
+	u[5] = hex[p[0] & 0xF];
+	buf_append(b, u, sizeof(u));
+	return 1;
+}
+
+int
+json_string(struct buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *run;
+
+	buf_append(b, "\"", 1);
+	for (;;) {
+		for (run = p; *p != '\0' && !json_special(*p); p++)
+			;
+		buf_append(b, run, (size_t)(p - run));
+		if (*p == '\0')
+			break;
+		p += json_escape(b, p);
+	}
+	buf_append(b, "\"", 1);
+	return b->oom ? -1 : 0;
+}
+
+static void
+json_message_fields(struct buf *b, const struct chat_message *m)
+{
+	buf_printf(b, "{\"id\":%" PRId64 ",\"room\":", m->id);
+	json_string(b, m->room);
+	buf_puts(b, ",\"nick\":");
+	json_string(b, m->nick);
+	buf_puts(b, ",\"text\":");
+	json_string(b, m->text);
+	buf_printf(b, ",\"ts\":%" PRId64 "}", m->ts);
+}
+
+int
+json_message(struct buf *b, const struct chat_message *m)
+{
+	json_message_fields(b, m);
+	return b->oom ? -1 : 0;
+}
+
+int
+json_messages(struct buf *b, const struct chat_message *v, size_t n,
+    int64_t last_id)
+{
+	buf_puts(b, "{\"messages\":[");
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			buf_append(b, ",", 1);
+		json_message_fields(b, &v[i]);
+	}
+	buf_printf(b, "],\"last_id\":%" PRId64 "}", last_id);
+	return b->oom ? -1 : 0;
+}
+
+int
+json_error(struct buf *b, const char *code, const char *message)
+{
+	buf_puts(b, "{\"error\":{\"code\":");
+	json_string(b, code);
+	buf_puts(b, ",\"message\":");
+	json_string(b, message);
+	buf_puts(b, "}}");
+	return b->oom ? -1 : 0;
+}
+
+int
+json_rooms(struct buf *b, const struct chat_room_list *l)
+{
+	buf_puts(b, "{\"rooms\":[");
+	for (size_t i = 0; i < l->n; i++) {
+		buf_puts(b, i > 0 ? ",{\"name\":" : "{\"name\":");
+		json_string(b, l->v[i].name);
+		buf_printf(b, ",\"last_id\":%" PRId64 ",\"messages\":%" PRId64
+		    "}", l->v[i].last_id, l->v[i].messages);
+	}
+	buf_puts(b, "]}");
+	return b->oom ? -1 : 0;
+}
+
+int
+json_health(struct buf *b, int64_t last_id)
+{
+	buf_printf(b, "{\"status\":\"ok\",\"last_id\":%" PRId64 "}", last_id);
+	return b->oom ? -1 : 0;
+}

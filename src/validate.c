@@ -1,0 +1,185 @@
+/* validate.c - API.md's content rules for rooms, nicks, texts and client
+ * ids, with a sentence for each way a value can break them. */
+#include "validate.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "chat.h"
+#include "utf8.h"
+
+static enum chat_error
+validate_fail(const char **why, enum chat_error e, const char *msg)
+{
+	if (why != NULL)
+		*why = msg;
+	return e;
+}
+
+static bool
+validate_room_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+enum chat_error
+validate_room(const char *s, size_t len, const char **why)
+{
+	if (len == 0)
+		return validate_fail(why, CHAT_E_BAD_ROOM,
+		    "room must not be empty");
+	if (len > CHAT_MAX_ROOM)
+		return validate_fail(why, CHAT_E_BAD_ROOM,
+		    "room must be at most 64 characters");
+	for (size_t i = 0; i < len; i++)
+		if (!validate_room_char((unsigned char)s[i]))
+			return validate_fail(why, CHAT_E_BAD_ROOM,
+			    "room may only hold A-Z, a-z, 0-9, '_' and '-'");
+	return CHAT_OK;
+}
+
+/*
+ * Finds the span of s[0..len) left after trimming White_Space at both ends.
+ * Returns -1 if s is not valid UTF-8; *tlen is 0 when all of it is white.
+ */
+static int
+validate_trim(const char *s, size_t len, size_t *start, size_t *tlen)
+{
+	size_t i = 0, n, first = len, end = 0;
+	uint32_t cp;
+
+	while (i < len) {
+		if ((n = utf8_decode(s + i, len - i, &cp)) == 0)
+			return -1;
+		if (!utf8_is_white_space(cp)) {
+			if (first == len)
+				first = i;
+			end = i + n;
+		}
+		i += n;
+	}
+	*start = first == len ? 0 : first;
+	*tlen = first == len ? 0 : end - first;
+	return 0;
+}
+
+enum chat_error
+validate_nick(const char *s, size_t len, size_t *start, size_t *tlen,
+    const char **why)
+{
+	size_t i, n, count = 0, b, l;
+	uint32_t cp;
+
+	if (validate_trim(s, len, &b, &l) == -1)
+		return validate_fail(why, CHAT_E_BAD_NICK,
+		    "nick must be valid UTF-8");
+	if (l == 0)
+		return validate_fail(why, CHAT_E_BAD_NICK,
+		    "nick must not be empty or only white space");
+	for (i = b; i < b + l; i += n) {
+		n = utf8_decode(s + i, b + l - i, &cp);
+		if (utf8_is_control(cp))
+			return validate_fail(why, CHAT_E_BAD_NICK,
+			    "nick must not hold control characters");
+		if (++count > CHAT_MAX_NICK)
+			return validate_fail(why, CHAT_E_BAD_NICK,
+			    "nick must be at most 32 characters");
+	}
+	*start = b;
+	*tlen = l;
+	return CHAT_OK;
+}
+
+/* Copies s[0..len) to out with "\r\n" and lone "\r" as "\n"; returns the
+ * length written (at most len) and NUL-terminates. */
+static size_t
+validate_newlines(const char *s, size_t len, char *out)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] != '\r')
+			out[o++] = s[i];
+		else if (i + 1 < len && s[i + 1] == '\n')
+			continue;	/* the '\n' comes next */
+		else
+			out[o++] = '\n';
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* True when s[0..len), valid UTF-8, holds no control character but \n, \t. */
+static bool
+validate_text_chars(const char *s, size_t len)
+{
+	size_t i, n;
+	uint32_t cp;
+
+	for (i = 0; i < len; i += n) {
+		n = utf8_decode(s + i, len - i, &cp);
+		if (utf8_is_control(cp) && cp != '\n' && cp != '\t')
+			return false;
+	}
+	return true;
+}
+
+/* The text rules, checked on text already normalised. */
+static enum chat_error
+validate_text_rules(const char *s, size_t len, const char **why)
+{
+	if (len == 0)
+		return validate_fail(why, CHAT_E_BAD_TEXT,
+		    "text must not be empty");
+	if (len > CHAT_MAX_TEXT)
+		return validate_fail(why, CHAT_E_BAD_TEXT,
+		    "text must be at most 4000 bytes of UTF-8");
+	if (!validate_text_chars(s, len))
+		return validate_fail(why, CHAT_E_BAD_TEXT, "text must not hold "
+		    "control characters other than newline and tab");
+	return CHAT_OK;
+}
+
+enum chat_error
+validate_text(const char *s, size_t len, char **out, size_t *outlen,
+    const char **why)
+{
+	enum chat_error e;
+	char *t;
+	size_t n;
+
+	*out = NULL;
+	if (!utf8_valid(s, len))
+		return validate_fail(why, CHAT_E_BAD_TEXT,
+		    "text must be valid UTF-8");
+	/* Each "\r\n" saves one byte, so longer input cannot fit. */
+	if (len > 2 * CHAT_MAX_TEXT)
+		return validate_fail(why, CHAT_E_BAD_TEXT,
+		    "text must be at most 4000 bytes of UTF-8");
+	if ((t = malloc(len + 1)) == NULL)
+		return validate_fail(why, CHAT_E_INTERNAL, "out of memory");
+	n = validate_newlines(s, len, t);
+	if ((e = validate_text_rules(t, n, why)) != CHAT_OK) {
+		free(t);
+		return e;
+	}
+	*out = t;
+	*outlen = n;
+	return CHAT_OK;
+}
+
+enum chat_error
+validate_client_id(const char *s, size_t len, const char **why)
+{
+	if (len == 0 || len > CHAT_MAX_CLIENT_ID)
+		return validate_fail(why, CHAT_E_BAD_CLIENT_ID,
+		    "client_id must be 1-64 characters long");
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7E)
+			return validate_fail(why, CHAT_E_BAD_CLIENT_ID,
+			    "client_id may only hold printable ASCII without "
+			    "spaces");
+	return CHAT_OK;
+}
