@@ -11,6 +11,7 @@
 #include "chat.h"
 #include "error.h"
 #include "json.h"
+#include "limit.h"
 #include "log.h"
 #include "query.h"
 #include "sse.h"
@@ -38,6 +39,8 @@ struct request {
 	char room[CHAT_MAX_ROOM + 1];
 	struct query_params q;
 	bool body_too_large;
+	const char *cors_origin;   /* echo in Access-Control-Allow-Origin */
+	int retry_after;           /* seconds, for 429 and 503 */
 };
 
 /* A handler answers (returns false) or parks the request (returns true). */
@@ -67,7 +70,8 @@ static const struct {
 	int status;
 	const char *reason;
 } reasons[] = {
-	{ 200, "OK" }, { 201, "Created" }, { 400, "Bad Request" },
+	{ 200, "OK" }, { 201, "Created" }, { 204, "No Content" },
+	{ 400, "Bad Request" },
 	{ 403, "Forbidden" }, { 404, "Not Found" },
 	{ 405, "Method Not Allowed" }, { 413, "Payload Too Large" },
 	{ 415, "Unsupported Media Type" }, { 429, "Too Many Requests" },
@@ -87,8 +91,21 @@ reason(int status)
 	return "Unknown";
 }
 
-/* Writes a whole JSON answer: status, the JSON headers, extra header
- * lines (each ending in \r\n, may be NULL), and the body. */
+/* Appends the CGI head of an answer to b: status, the type's headers,
+ * CORS headers when the origin is allowed, extra header lines (each
+ * ending in \r\n, may be NULL), and the blank line. */
+static void
+api_head(const struct request *r, struct buf *b, int status,
+    const char *type, const char *extra)
+{
+	buf_printf(b, "Status: %d %s\r\n%s", status, reason(status), type);
+	if (r->cors_origin != NULL)
+		buf_printf(b, "Access-Control-Allow-Origin: %s\r\n"
+		    "Vary: Origin\r\n", r->cors_origin);
+	buf_printf(b, "%s\r\n", extra ? extra : "");
+}
+
+/* Writes a whole JSON answer: the head and the body. */
 static void
 reply_json(struct request *r, int status, const char *extra,
     const struct buf *body)
@@ -96,8 +113,7 @@ reply_json(struct request *r, int status, const char *extra,
 	struct buf *h = &r->t->tmp;
 
 	buf_reset(h);
-	buf_printf(h, "Status: %d %s\r\n" JSON_HEADERS "%s\r\n", status,
-	    reason(status), extra ? extra : "");
+	api_head(r, h, status, JSON_HEADERS, extra);
 	if (fcgi_write(r->fr, h->data, h->len) == 0)
 		fcgi_write(r->fr, body->data, body->len);
 }
@@ -113,7 +129,8 @@ reply_error(struct request *r, enum chat_error e, const char *why)
 	if (e == CHAT_E_METHOD_NOT_ALLOWED)
 		api_allow(r, extra, sizeof(extra));
 	else if (e == CHAT_E_UNAVAILABLE || e == CHAT_E_RATE_LIMITED)
-		snprintf(extra, sizeof(extra), "Retry-After: 1\r\n");
+		snprintf(extra, sizeof(extra), "Retry-After: %d\r\n",
+		    r->retry_after > 0 ? r->retry_after : 1);
 	buf_reset(b);
 	json_error(b, info->code, why ? why : info->message);
 	reply_json(r, info->status, extra, b);
@@ -220,6 +237,82 @@ api_path(struct request *r, char *path, size_t pathsz)
 	return path + plen;
 }
 
+/* --- origins -------------------------------------------------------------- */
+
+/* True when origin is one of the space-separated list, or the list is *. */
+static bool
+origin_listed(const char *list, const char *origin)
+{
+	size_t n = strlen(origin);
+
+	if (list == NULL)
+		return false;
+	if (strcmp(list, "*") == 0)
+		return true;
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, " \t,");
+		if (len == n && strncmp(p, origin, n) == 0)
+			return true;
+		p += len;
+		p += strspn(p, " \t,");
+	}
+	return false;
+}
+
+/* True when origin is the server's own (scheme://Host of the request). */
+static bool
+origin_same(struct request *r, const char *origin)
+{
+	const char *host = fcgi_param(r->fr, "HTTP_HOST");
+	const char *https = fcgi_param(r->fr, "HTTPS");
+	const char *scheme = https && strcasecmp(https, "on") == 0 ?
+	    "https://" : "http://";
+	size_t sl = strlen(scheme);
+
+	return host != NULL && strncmp(origin, scheme, sl) == 0 &&
+	    strcmp(origin + sl, host) == 0;
+}
+
+/* Browsers send Origin with cross-site requests: those from origins not
+ * allowed get 403 when an allow-list is set; listed CORS origins get
+ * CORS headers. Returns false after answering. */
+static bool
+api_origin(struct request *r)
+{
+	const struct config *c = r->t->cfg;
+	const char *origin = fcgi_param(r->fr, "HTTP_ORIGIN");
+
+	if (origin == NULL)
+		return true;
+	if (origin_listed(c->cors_origins, origin))
+		r->cors_origin = strcmp(c->cors_origins, "*") == 0 ? "*" :
+		    origin;
+	if (c->allow_origins == NULL || r->cors_origin != NULL ||
+	    origin_same(r, origin) || origin_listed(c->allow_origins, origin))
+		return true;
+	reply_error(r, CHAT_E_FORBIDDEN, "Pages of this origin may not use "
+	    "this chat; the server's FCGICHAT_ALLOW_ORIGINS lists those that "
+	    "may.");
+	return false;
+}
+
+/* An allowed CORS preflight: 204 with what the route accepts. */
+static void
+reply_preflight(struct request *r)
+{
+	char allow[128];
+	struct buf *h = &r->t->tmp;
+
+	api_allow(r, allow, sizeof(allow));
+	buf_reset(h);
+	buf_printf(h, "Access-Control-Allow-Methods:%s", allow + 6);
+	buf_puts(h, "Access-Control-Allow-Headers: Content-Type, "
+	    "Last-Event-ID\r\nAccess-Control-Max-Age: 600\r\n");
+	buf_reset(&r->t->out);
+	api_head(r, &r->t->out, 204, "Cache-Control: no-store\r\n", h->data);
+	fcgi_write(r->fr, r->t->out.data, r->t->out.len);
+}
+
 /* Finds the route; on failure answers 404 or 405 and returns false. */
 static bool
 api_route(struct request *r, const char *path, const char *method)
@@ -241,7 +334,10 @@ api_route(struct request *r, const char *path, const char *method)
 		return false;
 	}
 	if (strcmp(r->route->method, method) != 0) {
-		reply_error(r, CHAT_E_METHOD_NOT_ALLOWED, NULL);
+		if (strcmp(method, "OPTIONS") == 0 && r->cors_origin != NULL)
+			reply_preflight(r);
+		else
+			reply_error(r, CHAT_E_METHOD_NOT_ALLOWED, NULL);
 		return false;
 	}
 	if (seg != NULL) {
@@ -257,26 +353,42 @@ api_route(struct request *r, const char *path, const char *method)
 
 /* --- parking ----------------------------------------------------------- */
 
-#define LONGPOLL_HEADERS "Status: 200 OK\r\n" JSON_HEADERS "\r\n"
-#define SSE_HEADERS "Status: 200 OK\r\n" \
+#define SSE_HEADERS \
 	"Content-Type: text/event-stream\r\n" \
 	"Cache-Control: no-store\r\n" \
-	"X-Accel-Buffering: no\r\n\r\n"
+	"X-Accel-Buffering: no\r\n"
 
-/* Hands the request to the hub with initial as its first bytes. The
- * request is consumed either way: returns true. */
+/* Counts a waiting request against its address. Returns false after
+ * answering 429 when the address has too many waiting already. */
 static bool
-api_park(struct request *r, enum hub_kind kind, int64_t cursor,
+api_wait_acquire(struct request *r, int *handle)
+{
+	*handle = limit_wait_acquire(fcgi_param(r->fr, "REMOTE_ADDR"));
+	if (*handle != -2)
+		return true;
+	r->retry_after = 1;
+	reply_error(r, CHAT_E_RATE_LIMITED, "Too many requests from your "
+	    "address are waiting already; close some before opening more.");
+	return false;
+}
+
+/* Hands the request, with its waiting handle, to the hub with initial as
+ * its first bytes. The request is consumed either way: returns true. */
+static bool
+api_park(struct request *r, enum hub_kind kind, int handle, int64_t cursor,
     int64_t seen, bool behind, int64_t deadline, const struct buf *initial)
 {
 	struct hub_park_req p = {
 		.kind = kind, .room = r->room, .cursor = cursor,
 		.limit = r->q.limit, .seen = seen, .behind = behind,
 		.deadline_ms = deadline, .initial = initial,
+		.limit_handle = handle,
 	};
 
 	if (fcgi_release(r->fr, &p.fd, &p.request_id) == 0)
 		hub_park(r->t->hub, &p);
+	else
+		limit_wait_release(handle);
 	return true;
 }
 
@@ -316,7 +428,9 @@ api_send(struct request *r)
 	enum chat_error e;
 	bool created;
 
-	if (!is_json_type(fcgi_param(r->fr, "CONTENT_TYPE")))
+	if ((r->retry_after = limit_send(fcgi_param(r->fr, "REMOTE_ADDR"))) > 0)
+		e = CHAT_E_RATE_LIMITED;
+	else if (!is_json_type(fcgi_param(r->fr, "CONTENT_TYPE")))
 		e = CHAT_E_UNSUPPORTED_MEDIA_TYPE;
 	else if (r->body_too_large)
 		e = CHAT_E_TOO_LARGE;
@@ -362,12 +476,14 @@ api_read(struct request *r)
 	} else if (l.n == 0 && r->q.since >= 0 && r->q.wait > 0) {
 		int wait = r->q.wait < t->cfg->max_wait ? r->q.wait :
 		    t->cfg->max_wait;
+		int handle;
 		/* Headers go out now, so that a client that leaves is
 		 * noticed at once (lighttpd's tcp-fin-propagate). */
 		buf_reset(&t->out);
-		buf_puts(&t->out, LONGPOLL_HEADERS);
-		parked = api_park(r, HUB_LONGPOLL, r->q.since, db_max, false,
-		    chat_mono_ms() + wait * 1000, &t->out);
+		api_head(r, &t->out, 200, JSON_HEADERS, NULL);
+		parked = api_wait_acquire(r, &handle) &&
+		    api_park(r, HUB_LONGPOLL, handle, r->q.since, db_max,
+		    false, chat_mono_ms() + wait * 1000, &t->out);
 	} else {
 		last = l.n ? l.v[l.n - 1].id : empty_cursor(&r->q, room_last);
 		buf_reset(&t->out);
@@ -414,6 +530,7 @@ api_events(struct request *r)
 	struct chat_list l = { 0 };
 	int64_t cursor, db_max = 0, life = t->cfg->sse_lifetime;
 	enum chat_error e;
+	int handle;
 
 	if (!events_cursor(r, &cursor))
 		return false;
@@ -423,8 +540,12 @@ api_events(struct request *r)
 		reply_error(r, e, NULL);
 		return false;
 	}
+	if (!api_wait_acquire(r, &handle)) {
+		chat_list_clear(&l);
+		return false;
+	}
 	buf_reset(&t->out);
-	buf_puts(&t->out, SSE_HEADERS);
+	api_head(r, &t->out, 200, SSE_HEADERS, NULL);
 	sse_start(&t->out);
 	for (size_t i = 0; i < l.n; i++) {
 		buf_reset(&t->tmp);
@@ -432,8 +553,9 @@ api_events(struct request *r)
 		sse_event(&t->out, l.v[i].id, t->tmp.data, t->tmp.len);
 		cursor = l.v[i].id;
 	}
-	api_park(r, HUB_SSE, cursor, db_max, l.n == (size_t)sq.limit,
-	    life ? chat_mono_ms() + life * 1000 : 0, &t->out);
+	api_park(r, HUB_SSE, handle, cursor, db_max,
+	    l.n == (size_t)sq.limit, life ? chat_mono_ms() + life * 1000 : 0,
+	    &t->out);
 	chat_list_clear(&l);
 	return true;
 }
@@ -494,7 +616,7 @@ api_handle(struct api_thread *t, struct fcgi_req *fr)
 	if ((path = api_path(&r, pathbuf, sizeof(pathbuf))) == NULL) {
 		r.route = NULL;
 		reply_error(&r, CHAT_E_NOT_FOUND, NULL);
-	} else if (api_route(&r, path, method ? method : "")) {
+	} else if (api_origin(&r) && api_route(&r, path, method ? method : "")) {
 		e = query_parse(fcgi_param(fr, "QUERY_STRING"), &r.q, &why);
 		if (e != CHAT_OK)
 			reply_error(&r, e, why);

@@ -26,6 +26,18 @@ const struct config_var config_vars[] = {
 	{ "FCGICHAT_SYNCHRONOUS", "normal", "normal or full (fsync every "
 	    "commit)" },
 	{ "FCGICHAT_LOG_LEVEL", "info", "error, warn, info or debug" },
+	{ "FCGICHAT_SEND_RATE", "5", "sends per second per client address, "
+	    "shared by all processes (0-100000, 0 = no limit)" },
+	{ "FCGICHAT_SEND_BURST", "20", "sends an address may make at once "
+	    "before the rate applies (1-100000)" },
+	{ "FCGICHAT_MAX_WAITING", "100", "long-polls and event streams one "
+	    "client address may hold open at once (0-100000, 0 = no limit)" },
+	{ "FCGICHAT_ALLOW_ORIGINS", "", "space-separated origins (e.g. "
+	    "https://chat.example.org) whose pages may use the API besides "
+	    "the server's own; requests with another Origin get 403; empty: "
+	    "no check" },
+	{ "FCGICHAT_CORS_ORIGINS", "", "space-separated origins that get "
+	    "CORS headers (cross-origin reads and sends), or *; empty: none" },
 	{ NULL, NULL, NULL }
 };
 
@@ -55,7 +67,7 @@ env_int(const char *name, const char *def, long min, long max, long *out)
 int
 config_load(struct config *c)
 {
-	long wait, life, ka, body, thr, busy;
+	long wait, life, ka, body, thr, busy, rate, burst, waiting;
 	const char *sync = env_or("FCGICHAT_SYNCHRONOUS", "normal");
 	const char *lvl = env_or("FCGICHAT_LOG_LEVEL", "info");
 	int bad = 0;
@@ -69,6 +81,11 @@ config_load(struct config *c)
 	bad |= env_int("FCGICHAT_MAX_BODY", "16384", 64, 1048576, &body);
 	bad |= env_int("FCGICHAT_THREADS", "4", 1, 64, &thr);
 	bad |= env_int("FCGICHAT_BUSY_TIMEOUT", "5000", 0, 60000, &busy);
+	bad |= env_int("FCGICHAT_SEND_RATE", "5", 0, 100000, &rate);
+	bad |= env_int("FCGICHAT_SEND_BURST", "20", 1, 100000, &burst);
+	bad |= env_int("FCGICHAT_MAX_WAITING", "100", 0, 100000, &waiting);
+	c->allow_origins = env_or("FCGICHAT_ALLOW_ORIGINS", NULL);
+	c->cors_origins = env_or("FCGICHAT_CORS_ORIGINS", NULL);
 	if (strcmp(sync, "normal") != 0 && strcmp(sync, "full") != 0) {
 		log_errorx("config: FCGICHAT_SYNCHRONOUS=%s is not normal "
 		    "or full", sync);
@@ -93,5 +110,8 @@ config_load(struct config *c)
 	c->threads = (int)thr;
 	c->busy_timeout_ms = (int)busy;
 	c->sync_full = strcmp(sync, "full") == 0;
+	c->send_rate = (int)rate;
+	c->send_burst = (int)burst;
+	c->max_waiting = (int)waiting;
 	return 0;
 }

@@ -20,6 +20,11 @@ struct config {
 	int threads;            /* FCGICHAT_THREADS accept threads, 4 */
 	int busy_timeout_ms;    /* FCGICHAT_BUSY_TIMEOUT ms, default 5000 */
 	bool sync_full;         /* FCGICHAT_SYNCHRONOUS=full|normal */
+	int send_rate;          /* FCGICHAT_SEND_RATE sends/s/address, 0 off */
+	int send_burst;         /* FCGICHAT_SEND_BURST */
+	int max_waiting;        /* FCGICHAT_MAX_WAITING per address, 0 off */
+	const char *allow_origins;  /* FCGICHAT_ALLOW_ORIGINS, NULL: any */
+	const char *cors_origins;   /* FCGICHAT_CORS_ORIGINS, NULL: none */
 	enum log_level log_level;  /* FCGICHAT_LOG_LEVEL, default info */
 };
 

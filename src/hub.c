@@ -19,6 +19,7 @@
 #include "chat.h"
 #include "fcgi.h"
 #include "json.h"
+#include "limit.h"
 #include "log.h"
 #include "sse.h"
 
@@ -43,6 +44,7 @@ struct waiter {
 	enum hub_kind kind;
 	int fd, request_id;
 	int limit;
+	int limit_handle;            /* see limit_wait_acquire */
 	bool behind, closing;
 	int64_t cursor, seen;
 	int64_t end;                 /* mono ms deadline, 0: none */
@@ -239,6 +241,7 @@ waiter_free(struct waiter *w)
 		return;
 	if (w->fd >= 0)
 		close(w->fd);
+	limit_wait_release(w->limit_handle);
 	buf_free(&w->out);
 	free(w);
 }
@@ -901,10 +904,12 @@ hub_park(struct hub *h, const struct hub_park_req *r)
 	if (w == NULL || (w->u.name = strdup(r->room)) == NULL) {
 		free(w);
 		close(r->fd);
+		limit_wait_release(r->limit_handle);
 		log_warnx("hub_park: out of memory");
 		return -1;
 	}
 	w->fd = r->fd;
+	w->limit_handle = r->limit_handle;
 	w->request_id = r->request_id;
 	w->kind = r->kind;
 	w->cursor = r->cursor;

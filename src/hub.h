@@ -42,6 +42,8 @@ struct hub_park_req {
 	int64_t deadline_ms;     /* chat_mono_ms() time to give up (long-poll)
 	                          * or end the stream (SSE); 0: never */
 	const struct buf *initial;  /* response bytes to send first (copied) */
+	int limit_handle;        /* from limit_wait_acquire; the hub gives it
+	                          * back when the request ends */
 };
 
 /* Hands a connection to the watcher. Returns 0, or -1 when out of memory

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "fcgi.h"
 #include "hub.h"
+#include "limit.h"
 #include "log.h"
 #include "store.h"
 
@@ -105,6 +106,10 @@ serve(const struct config *cfg)
 {
 	struct store_options so = store_options_of(cfg);
 	struct hub_options ho = { .store = so, .keepalive_s = cfg->keepalive };
+	struct limit_options lo = {
+		.db_path = cfg->db_path, .send_rate = cfg->send_rate,
+		.send_burst = cfg->send_burst, .max_waiting = cfg->max_waiting,
+	};
 	struct worker *w;
 	struct hub *hub;
 	sigset_t stop;
@@ -115,6 +120,7 @@ serve(const struct config *cfg)
 	raise_nofile();
 	if (store_migrate(&so) == -1 || (hub = hub_start(&ho)) == NULL)
 		return 1;
+	limit_init(&lo);
 	if ((w = calloc((size_t)n, sizeof(*w))) == NULL)
 		return 1;
 	/* Every thread inherits the blocked set, so only sigwait below
