@@ -16,13 +16,16 @@
 #define CHAT_DEFAULT_BODY 16384 /* request body bytes, configurable */
 
 /* One stored chat message. Strings are NUL-terminated (validated text never
- * contains NUL) and owned by whoever owns the message. */
+ * contains NUL) and owned by whoever owns the message. A tombstone (the
+ * record of a deletion, sql/002_moderation.sql) has deletes = the id of
+ * the message it deleted, and nick and text "". */
 struct chat_message {
 	int64_t id;
 	int64_t ts;   /* ms since the Unix epoch */
 	char *room;
 	char *nick;
 	char *text;
+	int64_t deletes;  /* 0: a message; else a tombstone */
 };
 
 /* A growable list of messages, oldest first. */
@@ -47,6 +50,7 @@ struct chat_room {
 	char name[CHAT_MAX_ROOM + 1];
 	int64_t last_id;
 	int64_t messages;
+	int64_t pruned_through;  /* highest id retention removed, 0: none */
 };
 
 struct chat_room_list {

@@ -38,6 +38,17 @@ const struct config_var config_vars[] = {
 	    "no check" },
 	{ "FCGICHAT_CORS_ORIGINS", "", "space-separated origins that get "
 	    "CORS headers (cross-origin reads and sends), or *; empty: none" },
+	{ "FCGICHAT_RETENTION_DAYS", "0", "messages older than this many "
+	    "days are deleted (0-36500, 0 = kept forever)" },
+	{ "FCGICHAT_RETENTION_MESSAGES", "0", "each room keeps at most this "
+	    "many newest messages (0-1000000000, 0 = no limit)" },
+	{ "FCGICHAT_RETENTION_INTERVAL", "300", "seconds between retention "
+	    "runs, done by one worker process (1-86400)" },
+	{ "FCGICHAT_STATS_ALLOW", "loopback", "who may read /api/stats: "
+	    "loopback (127.0.0.1 and ::1, or the token), token (the token "
+	    "only) or open" },
+	{ "FCGICHAT_STATS_TOKEN", "", "secret for /api/stats, sent as "
+	    "Authorization: Bearer TOKEN (16-256 printable characters)" },
 	{ NULL, NULL, NULL }
 };
 
@@ -64,6 +75,63 @@ env_int(const char *name, const char *def, long min, long max, long *out)
 	return 0;
 }
 
+static const char *const stats_access_names[] = {
+	[STATS_LOOPBACK] = "loopback", [STATS_TOKEN] = "token",
+	[STATS_OPEN] = "open",
+};
+#define NACCESS (sizeof(stats_access_names) / sizeof(stats_access_names[0]))
+
+/* The token is compared with what clients send: printable ASCII only. */
+static bool
+token_ok(const char *t)
+{
+	size_t n = strlen(t);
+
+	for (const char *p = t; *p; p++)
+		if (*p < 0x21 || *p > 0x7e)
+			return false;
+	return n >= 16 && n <= 256;
+}
+
+/* Retention and /api/stats. Returns 0, or -1 after logging. */
+static int
+config_ops(struct config *c)
+{
+	const char *allow = env_or("FCGICHAT_STATS_ALLOW", "loopback");
+	long days = 0, msgs = 0, every = 0;
+	int bad = 0;
+	size_t k;
+
+	bad |= env_int("FCGICHAT_RETENTION_DAYS", "0", 0, 36500, &days);
+	bad |= env_int("FCGICHAT_RETENTION_MESSAGES", "0", 0, 1000000000,
+	    &msgs);
+	bad |= env_int("FCGICHAT_RETENTION_INTERVAL", "300", 1, 86400, &every);
+	for (k = 0; k < NACCESS && strcmp(allow, stats_access_names[k]) != 0;
+	    k++)
+		continue;
+	if (k == NACCESS) {
+		log_errorx("config: FCGICHAT_STATS_ALLOW=%s is not loopback, "
+		    "token or open", allow);
+		bad = -1;
+	}
+	c->stats_token = env_or("FCGICHAT_STATS_TOKEN", NULL);
+	if (c->stats_token != NULL && !token_ok(c->stats_token)) {
+		log_errorx("config: FCGICHAT_STATS_TOKEN must be 16-256 "
+		    "printable ASCII characters without spaces");
+		bad = -1;
+	}
+	if (k == STATS_TOKEN && c->stats_token == NULL) {
+		log_errorx("config: FCGICHAT_STATS_ALLOW=token needs "
+		    "FCGICHAT_STATS_TOKEN");
+		bad = -1;
+	}
+	c->retention_days = (int)days;
+	c->retention_messages = msgs;
+	c->retention_interval = (int)every;
+	c->stats_allow = (enum stats_access)k;
+	return bad;
+}
+
 int
 config_load(struct config *c)
 {
@@ -86,6 +154,7 @@ config_load(struct config *c)
 	bad |= env_int("FCGICHAT_MAX_WAITING", "100", 0, 100000, &waiting);
 	c->allow_origins = env_or("FCGICHAT_ALLOW_ORIGINS", NULL);
 	c->cors_origins = env_or("FCGICHAT_CORS_ORIGINS", NULL);
+	bad |= config_ops(c);
 	if (strcmp(sync, "normal") != 0 && strcmp(sync, "full") != 0) {
 		log_errorx("config: FCGICHAT_SYNCHRONOUS=%s is not normal "
 		    "or full", sync);

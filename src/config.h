@@ -6,8 +6,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "log.h"
+
+/* Who may read GET /api/stats (see stats.h). */
+enum stats_access { STATS_LOOPBACK, STATS_TOKEN, STATS_OPEN };
 
 struct config {
 	const char *db_path;    /* FCGICHAT_DB, default var/chat.db */
@@ -26,6 +30,11 @@ struct config {
 	const char *allow_origins;  /* FCGICHAT_ALLOW_ORIGINS, NULL: any */
 	const char *cors_origins;   /* FCGICHAT_CORS_ORIGINS, NULL: none */
 	enum log_level log_level;  /* FCGICHAT_LOG_LEVEL, default info */
+	int retention_days;     /* FCGICHAT_RETENTION_DAYS, 0: keep all */
+	int64_t retention_messages; /* FCGICHAT_RETENTION_MESSAGES per room */
+	int retention_interval; /* FCGICHAT_RETENTION_INTERVAL s, 300 */
+	enum stats_access stats_allow;  /* FCGICHAT_STATS_ALLOW */
+	const char *stats_token;        /* FCGICHAT_STATS_TOKEN, NULL: none */
 };
 
 /* One row per setting, for --help, the README and config_load. */

@@ -348,6 +348,82 @@ send_request_clear(struct send_request *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* --- exported messages (admin import) ---------------------------------- */
+
+#define JSON_MAX_EXACT 9007199254740992.0   /* 2^53: doubles stay exact */
+
+/* An optional integer field in [min, 2^53]: absent or null -> def. */
+static bool
+json_take_int(const cJSON *v, int64_t min, int64_t def, int64_t *out)
+{
+	double d;
+
+	if (v == NULL || cJSON_IsNull(v)) {
+		*out = def;
+		return true;
+	}
+	if (!cJSON_IsNumber(v))
+		return false;
+	d = v->valuedouble;
+	if (d < (double)min || d > JSON_MAX_EXACT || d != (double)(int64_t)d)
+		return false;
+	*out = (int64_t)d;
+	return true;
+}
+
+static enum chat_error
+json_take_room(const cJSON *v, char **out, const char **why)
+{
+	enum chat_error e;
+
+	if (!cJSON_IsString(v))
+		return json_fail(why, CHAT_E_BAD_ROOM,
+		    "room is required and must be a string");
+	e = validate_room(v->valuestring, strlen(v->valuestring), why);
+	if (e == CHAT_OK && (*out = strdup(v->valuestring)) == NULL)
+		return json_fail(why, CHAT_E_INTERNAL, "out of memory");
+	return e;
+}
+
+/* Fills *out from the fields of root, checking them in a fixed order. */
+static enum chat_error
+json_take_message(const cJSON *root, int64_t default_ts,
+    struct chat_message *out, const char **why)
+{
+	enum chat_error e;
+
+	if (!json_take_int(cJSON_GetObjectItemCaseSensitive(root, "id"), 1, 0,
+	    &out->id) || !json_take_int(cJSON_GetObjectItemCaseSensitive(root,
+	    "ts"), 0, default_ts, &out->ts))
+		return json_fail(why, CHAT_E_BAD_PARAM,
+		    "id and ts must be whole numbers (id >= 1, ts >= 0)");
+	e = json_take_room(cJSON_GetObjectItemCaseSensitive(root, "room"),
+	    &out->room, why);
+	if (e == CHAT_OK)
+		e = json_take_nick(cJSON_GetObjectItemCaseSensitive(root,
+		    "nick"), &out->nick, why);
+	if (e == CHAT_OK)
+		e = json_take_text(cJSON_GetObjectItemCaseSensitive(root,
+		    "text"), &out->text, why);
+	return e;
+}
+
+enum chat_error
+json_parse_message(const char *line, size_t len, int64_t default_ts,
+    struct chat_message *out, const char **why)
+{
+	cJSON *root = NULL;
+	enum chat_error e;
+
+	memset(out, 0, sizeof(*out));
+	if ((e = json_parse_root(line, len, &root, why)) == CHAT_OK)
+		e = json_take_message(root, default_ts, out, why);
+	cJSON_Delete(root);
+	if (e != CHAT_OK)
+		chat_message_clear(out);
+	return e;
+}
+
 /* --- encoding ---------------------------------------------------------- */
 
 /*
@@ -433,16 +509,66 @@ json_message(struct buf *b, const struct chat_message *m)
 }
 
 int
+json_deleted(struct buf *b, const struct chat_message *v, size_t n)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].deletes == 0)
+			continue;
+		buf_puts(b, any ? "," : ",\"deleted\":[");
+		buf_printf(b, "%" PRId64, v[i].deletes);
+		any = true;
+	}
+	if (any)
+		buf_append(b, "]", 1);
+	return b->oom ? -1 : 0;
+}
+
+int
+json_read_answer(struct buf *b, const struct chat_message *v, size_t n,
+    int64_t last_id, bool limited)
+{
+	bool first = true;
+
+	buf_puts(b, "{\"messages\":[");
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].deletes != 0)
+			continue;
+		if (!first)
+			buf_append(b, ",", 1);
+		json_message_fields(b, &v[i]);
+		first = false;
+	}
+	buf_append(b, "]", 1);
+	json_deleted(b, v, n);
+	buf_printf(b, ",\"last_id\":%" PRId64 "%s}", last_id,
+	    limited ? ",\"limited\":true" : "");
+	return b->oom ? -1 : 0;
+}
+
+int
 json_messages(struct buf *b, const struct chat_message *v, size_t n,
     int64_t last_id)
 {
-	buf_puts(b, "{\"messages\":[");
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			buf_append(b, ",", 1);
-		json_message_fields(b, &v[i]);
-	}
-	buf_printf(b, "],\"last_id\":%" PRId64 "}", last_id);
+	return json_read_answer(b, v, n, last_id, false);
+}
+
+int
+json_delete_event(struct buf *b, const struct chat_message *m)
+{
+	buf_printf(b, "{\"id\":%" PRId64 ",\"room\":", m->deletes);
+	json_string(b, m->room);
+	buf_append(b, "}", 1);
+	return b->oom ? -1 : 0;
+}
+
+int
+json_limited_event(struct buf *b, const char *room, int64_t pruned_through)
+{
+	buf_puts(b, "{\"room\":");
+	json_string(b, room);
+	buf_printf(b, ",\"pruned_through\":%" PRId64 "}", pruned_through);
 	return b->oom ? -1 : 0;
 }
 

@@ -4,6 +4,7 @@
 #ifndef JSON_H
 #define JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,9 +37,36 @@ void send_request_clear(struct send_request *r);
 /* {"id":1,"room":"r","nick":"n","text":"t","ts":2} */
 int json_message(struct buf *b, const struct chat_message *m);
 
-/* {"messages":[m,...],"last_id":N} */
+/* {"messages":[m,...],"last_id":N}; the tombstones of v are not messages
+ * but their ids go into "deleted" (json_deleted). */
 int json_messages(struct buf *b, const struct chat_message *v, size_t n,
     int64_t last_id);
+
+/* The answer of a read: json_messages, with "limited":true when limited
+ * (the client's cursor is older than what retention removed). */
+int json_read_answer(struct buf *b, const struct chat_message *v, size_t n,
+    int64_t last_id, bool limited);
+
+/* ,"deleted":[id,...] with the deleted ids of the tombstones of v, or
+ * nothing when v has none. */
+int json_deleted(struct buf *b, const struct chat_message *v, size_t n);
+
+/* The data of an SSE delete event for tombstone m: {"id":42,"room":"r"}
+ * with the id of the deleted message. */
+int json_delete_event(struct buf *b, const struct chat_message *m);
+
+/* The data of an SSE limited event: {"room":"r","pruned_through":N}. */
+int json_limited_event(struct buf *b, const char *room,
+    int64_t pruned_through);
+
+/* Parses one exported message (a line of `admin export`): a JSON object
+ * with "room", "nick" and "text" (checked and normalised like a send),
+ * and optional "id" (an integer >= 1; absent or null: 0, a new id) and
+ * "ts" (an integer >= 0; absent: default_ts); other fields are ignored.
+ * Returns CHAT_OK and fills *out (free with chat_message_clear), or the
+ * error kind with *why set (why may be NULL) and *out zeroed. */
+enum chat_error json_parse_message(const char *line, size_t len,
+    int64_t default_ts, struct chat_message *out, const char **why);
 
 /* {"error":{"code":"c","message":"m"}} */
 int json_error(struct buf *b, const char *code, const char *message);

@@ -8,12 +8,15 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "api.h"
 #include "config.h"
 #include "fcgi.h"
+#include "housekeep.h"
 #include "hub.h"
 #include "limit.h"
 #include "log.h"
+#include "stats.h"
 #include "store.h"
 
 #define VERSION "1.0.0"
@@ -29,12 +32,16 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: fcgichat.fcgi [--socket PATH|HOST:PORT]\n"
-	    "       fcgichat.fcgi --init | --check | --help | --version\n\n"
+	    "       fcgichat.fcgi --init | --check | --help | --version\n");
+	admin_usage(f);
+	fprintf(f, "\n"
 	    "Run by the web server (lighttpd mod_fastcgi, Apache mod_fcgid) it\n"
 	    "answers on the socket it was given; with --socket or\n"
 	    "FCGICHAT_SOCKET it listens on its own (Apache mod_proxy_fcgi).\n"
 	    "--init creates or migrates the database and exits; --check\n"
-	    "validates the configuration and the database.\n\n"
+	    "validates the configuration and the database; admin lists rooms,\n"
+	    "exports and imports history, deletes a message, prunes (man 8\n"
+	    "fcgichat).\n\n"
 	    "Environment:\n");
 	for (const struct config_var *v = config_vars; v->name; v++)
 		fprintf(f, "  %-22s %s (default: %s)\n", v->name, v->help,
@@ -82,23 +89,11 @@ store_options_of(const struct config *cfg)
 	return so;
 }
 
-/* --check: configuration loaded, database migrated and openable. */
+/* --check: configuration loaded; the database and its files ready. */
 static int
 check(const struct config *cfg)
 {
-	struct store_options so = store_options_of(cfg);
-	struct store *s = store_open(&so);
-	int64_t last = 0;
-
-	if (s == NULL || store_max_id(s, &last) != CHAT_OK) {
-		store_free(s);
-		fprintf(stderr, "fcgichat: check failed for %s\n", cfg->db_path);
-		return 1;
-	}
-	store_free(s);
-	printf("fcgichat: ok: %s, schema %d, newest id %lld\n", cfg->db_path,
-	    store_schema_version(), (long long)last);
-	return 0;
+	return admin_check(cfg, stdout);
 }
 
 static int
@@ -120,6 +115,8 @@ serve(const struct config *cfg)
 	raise_nofile();
 	if (store_migrate(&so) == -1 || (hub = hub_start(&ho)) == NULL)
 		return 1;
+	stats_open(cfg->db_path);
+	housekeep_start(cfg, hub);
 	limit_init(&lo);
 	if ((w = calloc((size_t)n, sizeof(*w))) == NULL)
 		return 1;
@@ -149,10 +146,18 @@ int
 main(int argc, char *argv[])
 {
 	struct config cfg;
-	const char *sock = NULL;
-	enum { SERVE, INIT, CHECK } mode = SERVE;
+	const char *sock = NULL, *why;
+	enum { SERVE, INIT, CHECK, ADMIN } mode = SERVE;
+	struct admin_cmd cmd;
 
 	log_init("fcgichat", LOG_LEVEL_INFO);
+	/* Run as a CGI program, a query string without '=' would arrive here
+	 * as arguments (RFC 3875 4.4): never take commands from a request. */
+	if (argc > 1 && getenv("GATEWAY_INTERFACE") != NULL) {
+		fprintf(stderr, "fcgichat: no arguments when run by a web "
+		    "server as a CGI program\n");
+		return 2;
+	}
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--init") == 0)
 			mode = INIT;
@@ -160,7 +165,16 @@ main(int argc, char *argv[])
 			mode = CHECK;
 		else if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
 			sock = argv[++i];
-		else if (strcmp(argv[i], "--version") == 0) {
+		else if (strcmp(argv[i], "admin") == 0) {
+			if (admin_parse(argc - i - 1, argv + i + 1, &cmd,
+			    &why) == -1) {
+				fprintf(stderr, "fcgichat: admin: %s\n", why);
+				admin_usage(stderr);
+				return 2;
+			}
+			mode = ADMIN;
+			break;
+		} else if (strcmp(argv[i], "--version") == 0) {
 			printf("fcgichat %s\n", VERSION);
 			return 0;
 		} else if (strcmp(argv[i], "--help") == 0) {
@@ -182,5 +196,7 @@ main(int argc, char *argv[])
 	}
 	if (mode == CHECK)
 		return check(&cfg);
+	if (mode == ADMIN)
+		return admin_run(&cfg, &cmd, stdout);
 	return serve(&cfg);
 }

@@ -144,8 +144,14 @@ read_room(struct fx *f, const char *room, int64_t since, int64_t before,
     int limit, struct chat_list *l, int64_t *db_max, int64_t *room_last)
 {
 	struct store_query q = { since, before, limit };
+	struct store_read_info in;
+	enum chat_error e = store_read(f->s, room, &q, l, &in);
 
-	return store_read(f->s, room, &q, l, db_max, room_last);
+	if (e == CHAT_OK && db_max != NULL)
+		*db_max = in.db_max;
+	if (e == CHAT_OK && room_last != NULL)
+		*room_last = in.room_last;
+	return e;
 }
 
 static int64_t
@@ -782,7 +788,8 @@ test_readonly(void **state)
 	struct chat_list l = { 0 };
 	struct chat_room_list rl = { 0 };
 	struct store *s;
-	int64_t max, last;
+	struct store_read_info in;
+	int64_t max;
 
 	put(f, "lobby", "n", "t");
 	o.readonly = true;
@@ -793,10 +800,9 @@ test_readonly(void **state)
 	assert_int_equal(store_read_after(s, 0, 10, &l), CHAT_OK);
 	assert_int_equal(l.n, 1);
 	chat_list_clear(&l);
-	assert_int_equal(store_read(s, "lobby", &q, &l, &max, &last),
-	    CHAT_OK);
+	assert_int_equal(store_read(s, "lobby", &q, &l, &in), CHAT_OK);
 	assert_int_equal(l.n, 1);
-	assert_int_equal(last, 1);
+	assert_int_equal(in.room_last, 1);
 	chat_list_clear(&l);
 	assert_int_equal(store_rooms(s, &rl), CHAT_OK);
 	assert_int_equal(rl.n, 1);

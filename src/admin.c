@@ -1,0 +1,511 @@
+/* admin.c - `fcgichat.fcgi admin ...` and `--check`, for operators. */
+#include "admin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "chat.h"
+#include "housekeep.h"
+#include "json.h"
+#include "query.h"
+#include "store.h"
+#include "validate.h"
+
+#define EXPORT_PAGE 1000         /* rows per read while exporting */
+#define IMPORT_CHUNK 500         /* messages per import transaction */
+
+struct admin_ctx {
+	const struct config *cfg;
+	struct store *store;
+	FILE *out;
+};
+
+typedef int (*admin_fn)(struct admin_ctx *, const struct admin_cmd *);
+
+static int admin_rooms(struct admin_ctx *, const struct admin_cmd *);
+static int admin_export(struct admin_ctx *, const struct admin_cmd *);
+static int admin_import(struct admin_ctx *, const struct admin_cmd *);
+static int admin_delete(struct admin_ctx *, const struct admin_cmd *);
+static int admin_prune(struct admin_ctx *, const struct admin_cmd *);
+
+/* The commands in one screen: name, operands, usage, what runs. */
+static const struct verb {
+	const char *name;
+	int min, max;            /* operands, options not counted */
+	const char *option;      /* the one option it takes, or NULL */
+	const char *usage;
+	admin_fn fn;
+} verbs[ADMIN__MAX] = {
+	[ADMIN_ROOMS] = { "rooms", 0, 0, NULL, "admin rooms", admin_rooms },
+	[ADMIN_EXPORT] = { "export", 1, 1, "--csv", "admin export ROOM [--csv]",
+	    admin_export },
+	[ADMIN_IMPORT] = { "import", 0, 1, NULL, "admin import [FILE]",
+	    admin_import },
+	[ADMIN_DELETE] = { "delete", 1, 1, NULL, "admin delete ID",
+	    admin_delete },
+	[ADMIN_PRUNE] = { "prune", 0, 0, NULL, "admin prune", admin_prune },
+};
+
+/* --- the command line --------------------------------------------------- */
+
+void
+admin_usage(FILE *f)
+{
+	for (int v = 0; v < ADMIN__MAX; v++)
+		fprintf(f, "       fcgichat.fcgi %s\n", verbs[v].usage);
+}
+
+/* Fills the operands of cmd from ops[0..n), checked. */
+static int
+admin_operands(struct admin_cmd *cmd, char *const ops[], int n,
+    const char **why)
+{
+	const char *w;
+
+	if (cmd->verb == ADMIN_EXPORT) {
+		if (validate_room(ops[0], strlen(ops[0]), &w) != CHAT_OK) {
+			*why = "the room name is 1-64 of A-Z a-z 0-9 _ -";
+			return -1;
+		}
+		cmd->room = ops[0];
+	} else if (cmd->verb == ADMIN_IMPORT && n == 1 &&
+	    strcmp(ops[0], "-") != 0) {
+		cmd->file = ops[0];
+	} else if (cmd->verb == ADMIN_DELETE && query_int(ops[0],
+	    strlen(ops[0]), 1, INT64_MAX, &cmd->id) == -1) {
+		*why = "the message id is a whole number from 1 up";
+		return -1;
+	}
+	return 0;
+}
+
+int
+admin_parse(int argc, char *const argv[], struct admin_cmd *out,
+    const char **why)
+{
+	char *ops[2];
+	int v, n = 0;
+
+	memset(out, 0, sizeof(*out));
+	*why = NULL;
+	if (argc < 1) {
+		*why = "which admin command?";
+		return -1;
+	}
+	for (v = 0; v < ADMIN__MAX && strcmp(argv[0], verbs[v].name) != 0; v++)
+		continue;
+	if (v == ADMIN__MAX) {
+		*why = "unknown admin command";
+		return -1;
+	}
+	out->verb = (enum admin_verb)v;
+	for (int i = 1; i < argc; i++) {
+		if (verbs[v].option && strcmp(argv[i], verbs[v].option) == 0)
+			out->csv = true;
+		else if (argv[i][0] == '-' && argv[i][1] != '\0')
+			*why = "unknown option";
+		else if (n == verbs[v].max)
+			*why = "too many operands";
+		else
+			ops[n++] = argv[i];
+		if (*why != NULL)
+			return -1;
+	}
+	if (n < verbs[v].min) {
+		*why = "an operand is missing";
+		return -1;
+	}
+	return admin_operands(out, ops, n, why);
+}
+
+/* --- the commands ------------------------------------------------------- */
+
+static int
+admin_rooms(struct admin_ctx *a, const struct admin_cmd *cmd)
+{
+	struct chat_room_list l = { 0 };
+
+	(void)cmd;
+	if (store_rooms(a->store, &l) != CHAT_OK)
+		return 1;
+	fprintf(a->out, "room\tmessages\tlast_id\tpruned_through\n");
+	for (size_t i = 0; i < l.n; i++)
+		fprintf(a->out, "%s\t%" PRId64 "\t%" PRId64 "\t%" PRId64 "\n",
+		    l.v[i].name, l.v[i].messages, l.v[i].last_id,
+		    l.v[i].pruned_through);
+	chat_room_list_clear(&l);
+	return 0;
+}
+
+/* One CSV field (RFC 4180): quoted, with quotes doubled. */
+static void
+csv_field(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void
+csv_row(FILE *f, const struct chat_message *m)
+{
+	time_t secs = (time_t)(m->ts / 1000);
+	char stamp[32] = "";
+	struct tm tm;
+
+	if (gmtime_r(&secs, &tm) != NULL)
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(f, "%" PRId64 ",%" PRId64 ",%s.%03dZ,", m->id, m->ts, stamp,
+	    (int)(m->ts % 1000));
+	csv_field(f, m->room);
+	fputc(',', f);
+	csv_field(f, m->nick);
+	fputc(',', f);
+	csv_field(f, m->text);
+	fputs("\r\n", f);
+}
+
+/* Writes the messages of l (not its tombstones) as JSON lines or CSV. */
+static int
+export_page(FILE *f, const struct chat_list *l, bool csv, struct buf *b)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->v[i].deletes != 0)
+			continue;
+		if (csv) {
+			csv_row(f, &l->v[i]);
+			continue;
+		}
+		buf_reset(b);
+		if (json_message(b, &l->v[i]) == -1)
+			return -1;
+		fwrite(b->data, 1, b->len, f);
+		fputc('\n', f);
+	}
+	return ferror(f) ? -1 : 0;
+}
+
+/* Every message of the room, oldest first, one read of EXPORT_PAGE rows
+ * at a time (each its own snapshot: the chat keeps running). */
+static int
+admin_export(struct admin_ctx *a, const struct admin_cmd *cmd)
+{
+	struct store_query q = { 0, -1, EXPORT_PAGE };
+	struct chat_list l = { 0 };
+	struct buf b = { 0 };
+	int rc = 0;
+
+	if (cmd->csv)
+		fputs("id,ts,time,room,nick,text\r\n", a->out);
+	for (;;) {
+		if (store_read(a->store, cmd->room, &q, &l, NULL) != CHAT_OK ||
+		    export_page(a->out, &l, cmd->csv, &b) == -1) {
+			rc = 1;
+			break;
+		}
+		if (l.n < EXPORT_PAGE)
+			break;
+		q.since = l.v[l.n - 1].id;
+		chat_list_clear(&l);
+	}
+	chat_list_clear(&l);
+	buf_free(&b);
+	if (fflush(a->out) != 0)
+		rc = 1;
+	return rc;
+}
+
+/* Import counts, for the summary line. */
+struct import_tally {
+	size_t stored, skipped, bad;
+};
+
+static int
+import_flush(struct admin_ctx *a, struct chat_message *v, size_t *n,
+    struct import_tally *t)
+{
+	size_t stored = 0;
+	enum chat_error e = store_import(a->store, v, *n, &stored);
+
+	if (e == CHAT_OK) {
+		t->stored += stored;
+		t->skipped += *n - stored;
+	}
+	for (size_t i = 0; i < *n; i++)
+		chat_message_clear(&v[i]);
+	*n = 0;
+	return e == CHAT_OK ? 0 : -1;
+}
+
+/* Reads JSON lines from f, storing them IMPORT_CHUNK at a time. */
+static int
+import_stream(struct admin_ctx *a, FILE *f, const char *name,
+    struct import_tally *t)
+{
+	struct chat_message v[IMPORT_CHUNK];
+	size_t n = 0, cap = 0, lineno = 0;
+	char *line = NULL;
+	const char *why;
+	ssize_t len;
+	int rc = 0;
+
+	while (rc == 0 && (len = getline(&line, &cap, f)) != -1) {
+		lineno++;
+		while (len > 0 && strchr("\r\n", line[len - 1]) != NULL)
+			line[--len] = '\0';
+		if (len == 0)
+			continue;
+		if (json_parse_message(line, (size_t)len, chat_now_ms(), &v[n],
+		    &why) != CHAT_OK) {
+			fprintf(stderr, "fcgichat: %s:%zu: %s\n", name, lineno,
+			    why ? why : "not a message");
+			t->bad++;
+			continue;
+		}
+		if (++n == IMPORT_CHUNK)
+			rc = import_flush(a, v, &n, t);
+	}
+	if (rc == 0 && n > 0)
+		rc = import_flush(a, v, &n, t);
+	for (size_t i = 0; i < n; i++)
+		chat_message_clear(&v[i]);
+	free(line);
+	return ferror(f) ? -1 : rc;
+}
+
+static int
+admin_import(struct admin_ctx *a, const struct admin_cmd *cmd)
+{
+	struct import_tally t = { 0 };
+	const char *name = cmd->file ? cmd->file : "stdin";
+	FILE *f = cmd->file ? fopen(cmd->file, "r") : stdin;
+	int rc;
+
+	if (f == NULL) {
+		fprintf(stderr, "fcgichat: %s: %s\n", name, strerror(errno));
+		return 1;
+	}
+	rc = import_stream(a, f, name, &t);
+	if (f != stdin)
+		fclose(f);
+	fprintf(a->out, "imported %zu messages, skipped %zu (id in use), "
+	    "%zu bad lines\n", t.stored, t.skipped, t.bad);
+	return rc == 0 && t.bad == 0 ? 0 : 1;
+}
+
+static int
+admin_delete(struct admin_ctx *a, const struct admin_cmd *cmd)
+{
+	struct chat_message tomb = { 0 };
+	enum chat_error e = store_delete(a->store, cmd->id, &tomb);
+
+	if (e == CHAT_E_NOT_FOUND)
+		fprintf(stderr, "fcgichat: there is no message %" PRId64 "\n",
+		    cmd->id);
+	else if (e == CHAT_OK)
+		fprintf(a->out, "deleted message %" PRId64 " of room %s "
+		    "(tombstone %" PRId64 ")\n", cmd->id, tomb.room, tomb.id);
+	chat_message_clear(&tomb);
+	return e == CHAT_OK ? 0 : 1;
+}
+
+static int
+admin_prune(struct admin_ctx *a, const struct admin_cmd *cmd)
+{
+	struct store_retention r;
+	int64_t removed = 0;
+
+	(void)cmd;
+	if (!housekeep_retention(a->cfg, &r)) {
+		fprintf(a->out, "nothing to prune: set FCGICHAT_RETENTION_DAYS "
+		    "or FCGICHAT_RETENTION_MESSAGES\n");
+		return 0;
+	}
+	if (store_prune(a->store, &r, chat_now_ms(), &removed) != CHAT_OK)
+		return 1;
+	fprintf(a->out, "pruned %" PRId64 " rows\n", removed);
+	return 0;
+}
+
+int
+admin_run(const struct config *c, const struct admin_cmd *cmd, FILE *out)
+{
+	struct store_options so = {
+		.path = c->db_path, .sync_full = c->sync_full,
+		.busy_timeout_ms = c->busy_timeout_ms,
+	};
+	struct admin_ctx a = { c, NULL, out };
+	int rc;
+
+	if ((unsigned)cmd->verb >= ADMIN__MAX)
+		return 2;
+	if ((a.store = store_open(&so)) == NULL)
+		return 1;
+	rc = verbs[cmd->verb].fn(&a, cmd);
+	store_free(a.store);
+	return rc;
+}
+
+/* --- --check ------------------------------------------------------------- */
+
+struct check {
+	FILE *out;
+	int errors;
+};
+
+static void
+check_say(struct check *k, const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+check_say(struct check *k, const char *level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (strcmp(level, "error") == 0)
+		k->errors++;
+	fprintf(k->out, "%s: ", level);
+	va_start(ap, fmt);
+	vfprintf(k->out, fmt, ap);
+	va_end(ap);
+	fputc('\n', k->out);
+}
+
+/* Ownership and mode of a file or directory that should be private to the
+ * user the workers run as. */
+static void
+check_private(struct check *k, const char *what, const char *path,
+    const struct stat *sb)
+{
+	if (sb->st_uid != geteuid())
+		check_say(k, "warning", "%s %s belongs to uid %ld, this check "
+		    "runs as uid %ld: run it as the user the workers run as",
+		    what, path, (long)sb->st_uid, (long)geteuid());
+	if (sb->st_mode & 077)
+		check_say(k, "warning", "%s %s has mode %04o: other users can "
+		    "reach it (0700 for the directory, 0600 for files keeps "
+		    "the chat private)", what, path,
+		    (unsigned)(sb->st_mode & 07777));
+}
+
+/* The directory must let SQLite create the -wal and -shm files. */
+static void
+check_dir(struct check *k, const char *db_path)
+{
+	char copy[PATH_MAX], *dir;
+	struct stat sb;
+
+	snprintf(copy, sizeof(copy), "%s", db_path);
+	dir = dirname(copy);
+	errno = 0;
+	if (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+		check_say(k, "error", "directory %s: %s", dir,
+		    errno ? strerror(errno) : "not a directory");
+		return;
+	}
+	if (access(dir, W_OK | X_OK) == -1)
+		check_say(k, "error", "directory %s is not writable by uid %ld:"
+		    " SQLite creates the -wal and -shm files there", dir,
+		    (long)geteuid());
+	check_private(k, "directory", dir, &sb);
+}
+
+/* The notify file wakes the other processes after each send. */
+static void
+check_notify(struct check *k, const char *db_path)
+{
+	char *p = store_notify_path(db_path);
+	int fd;
+
+	if (p == NULL)
+		return;
+	if ((fd = open(p, O_WRONLY | O_CLOEXEC)) == -1)
+		check_say(k, "error", "notify file %s: %s: waiting clients in "
+		    "other processes would wake late; run --init", p,
+		    strerror(errno));
+	else
+		close(fd);
+	free(p);
+}
+
+static void
+check_schema(struct check *k, const struct store_health *h,
+    const char *path)
+{
+	int want = store_schema_version();
+
+	if (!h->readable) {
+		check_say(k, "error", "%s cannot be read: %s", path, h->error);
+		return;
+	}
+	if (h->schema < want)
+		check_say(k, "error", "%s has schema version %lld, this "
+		    "program needs %d: run `fcgichat.fcgi --init`", path,
+		    h->schema, want);
+	else if (h->schema > want)
+		check_say(k, "error", "%s has schema version %lld, newer than "
+		    "this program's %d: use a newer fcgichat", path, h->schema,
+		    want);
+	if (!h->wal)
+		check_say(k, "error", "%s is not in WAL mode: run "
+		    "`fcgichat.fcgi --init`", path);
+	if (!h->writable)
+		check_say(k, "error", "%s cannot be written: %s", path,
+		    h->error);
+}
+
+static void
+check_db(struct check *k, const struct config *c, struct store_health *h)
+{
+	struct store_options so = {
+		.path = c->db_path, .busy_timeout_ms = c->busy_timeout_ms,
+	};
+	struct stat sb;
+
+	if (stat(c->db_path, &sb) == -1) {
+		check_say(k, "error", "database %s: %s: create it with "
+		    "`fcgichat.fcgi --init` as the user the workers run as",
+		    c->db_path, strerror(errno));
+		return;
+	}
+	check_private(k, "database", c->db_path, &sb);
+	if (store_inspect(&so, h) == -1 || !h->exists) {
+		check_say(k, "error", "database %s: %s", c->db_path, h->error);
+		return;
+	}
+	check_schema(k, h, c->db_path);
+	check_notify(k, c->db_path);
+}
+
+int
+admin_check(const struct config *c, FILE *out)
+{
+	struct check k = { out, 0 };
+	struct store_health h = { .last_id = -1 };
+
+	check_say(&k, "ok", "configuration (FCGICHAT_* variables)");
+	check_dir(&k, c->db_path);
+	check_db(&k, c, &h);
+	if (k.errors > 0) {
+		fprintf(out, "fcgichat: check failed for %s: %d error%s\n",
+		    c->db_path, k.errors, k.errors == 1 ? "" : "s");
+		return 1;
+	}
+	fprintf(out, "fcgichat: ok: %s, schema %d, newest id %" PRId64 "\n",
+	    c->db_path, store_schema_version(), h.last_id);
+	return 0;
+}
