@@ -1,17 +1,18 @@
 // access.test.mjs - per-address limits shared by the worker processes
 // (send rate -> 429 with Retry-After, waiting requests at once), the Origin
-// allow-list (403) and CORS, through real lighttpd with two workers.
+// allow-list (403) and CORS, through a real web server (FCGICHAT_FRONTEND:
+// lighttpd with two workers, Apache with mod_proxy_fcgi or mod_fcgid).
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { startLighttpd, waitFor } from '../lib/server.mjs';
-import { get, send, request, openEvents, fdCount } from '../lib/http.mjs';
+import { startServer, waitFor, FRONTEND } from '../lib/server.mjs';
+import { get, send, request, openEvents } from '../lib/http.mjs';
 
 describe('per-address limits', () => {
   let srv;
   let base;
   before(async () => {
-    srv = await startLighttpd({
+    srv = await startServer({
       procs: 2,
       env: { FCGICHAT_SEND_RATE: '1', FCGICHAT_SEND_BURST: '5', FCGICHAT_MAX_WAITING: '3' },
     });
@@ -21,11 +22,16 @@ describe('per-address limits', () => {
   const count = () => Number(srv.sql('SELECT count(*) FROM messages').trim());
 
   test('sends beyond the burst get 429 with Retry-After, across both workers, storing nothing', async () => {
+    const t0 = Date.now();
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => send(base, 'rl', 'n', `m${i}`)));
+    const took = (Date.now() - t0) / 1000;
     const ok = answers.filter((r) => r.status === 201);
     const limited = answers.filter((r) => r.status === 429);
     // Per-process buckets spread over two workers would let up to 10 through.
-    assert.ok(ok.length >= 5 && ok.length <= 6, `${ok.length} sends passed a burst of 5`);
+    // The bucket refills one a second: mod_fcgid, starting a process per
+    // concurrent send, spreads the 20 over a second or two; others do not.
+    const most = 5 + Math.ceil(took);
+    assert.ok(ok.length >= 5 && ok.length <= most, `${ok.length} sends passed a burst of 5 in ${took} s`);
     assert.equal(ok.length + limited.length, 20);
     assert.equal(count(), ok.length);
     for (const r of limited) {
@@ -38,15 +44,18 @@ describe('per-address limits', () => {
   });
 
   test('waiting requests of one address are capped, and freed slots are reused', async () => {
+    // Apache frees a long-poll whose browser left only when the worker
+    // answers it (at the deadline, short here); lighttpd at once.
+    const apache = FRONTEND !== 'lighttpd';
+    const wait = apache ? 3 : 25;
     const since = (await get(base, '/api/rooms/w/messages')).json.last_id;
-    const fds = () => srv.workers().reduce((n, p) => n + fdCount(p), 0);
-    const idle = fds();
+    const idle = srv.connections();
     const held = Array.from({ length: 3 }, () => {
-      const req = http.get(`${base}/api/rooms/w/messages?since=${since}&wait=25`, { agent: false });
+      const req = http.get(`${base}/api/rooms/w/messages?since=${since}&wait=${wait}`, { agent: false });
       req.on('error', () => {});
       return req;
     });
-    await waitFor(() => fds() >= idle + 3, { what: 'three parked long-polls' });
+    await waitFor(() => srv.connections() >= idle + 3, { what: 'three parked long-polls' });
     const sse = openEvents(base, 'w');
     await sse.opened;
     // Three long-polls hold the address's three slots: the stream is refused.
@@ -65,7 +74,7 @@ describe('per-address limits', () => {
       const ok = s.status === 200;
       s.close();
       return ok;
-    }, { timeout: 5000, what: 'a freed slot' });
+    }, { timeout: apache ? wait * 1000 + 5000 : 5000, what: 'a freed slot' });
     for (const r of held) r.destroy();
   });
 });
@@ -74,7 +83,7 @@ describe('origins', () => {
   let srv;
   let base;
   before(async () => {
-    srv = await startLighttpd({
+    srv = await startServer({
       procs: 1,
       env: { FCGICHAT_ALLOW_ORIGINS: 'http://good.example https://also.example', FCGICHAT_CORS_ORIGINS: 'http://app.example' },
     });

@@ -1,15 +1,16 @@
 // api.test.mjs - every endpoint, rule, limit and error of API.md v1, over
-// HTTP through real lighttpd with the project's config and a real SQLite
+// HTTP through a real web server (FCGICHAT_FRONTEND: lighttpd, Apache with
+// mod_proxy_fcgi or mod_fcgid) with the project's config and a real SQLite
 // file. Each bad request is also checked to leave the database unchanged.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startLighttpd } from '../lib/server.mjs';
+import { startServer } from '../lib/server.mjs';
 import { get, post, request, send } from '../lib/http.mjs';
 
 let srv;
 let base;
 before(async () => {
-  srv = await startLighttpd({ procs: 2, env: { FCGICHAT_MAX_WAIT: '2' } });
+  srv = await startServer({ procs: 2, env: { FCGICHAT_MAX_WAIT: '2' } });
   base = srv.url;
 });
 after(async () => { await srv?.cleanup(); });

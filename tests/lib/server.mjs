@@ -1,6 +1,12 @@
-// server.mjs - starts a real lighttpd with the project's own config
-// (conf/lighttpd.conf) on a free loopback port, with a fresh SQLite file in
-// a temporary directory, for the integration and browser tests.
+// server.mjs - starts a real web server with the project's own config on a
+// free loopback port, with a fresh SQLite file in a temporary directory, for
+// the integration and browser tests. Three front ends, one interface:
+//   lighttpd      conf/lighttpd.conf, lighttpd spawns `procs` workers
+//   apache-proxy  conf/apache.conf via conf/run-apache.sh proxy: one worker
+//                 on its own socket, Apache mod_proxy_fcgi in front
+//   apache-fcgid  conf/apache.conf via conf/run-apache.sh fcgid: Apache
+//                 mod_fcgid spawns up to `fcgidProcs` workers on demand
+// startServer() picks FCGICHAT_FRONTEND (default lighttpd).
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -62,42 +68,151 @@ export function childPids(ppid) {
   return out.sort((a, b) => a - b);
 }
 
-export async function startLighttpd({ procs = 2, env = {}, dir } = {}) {
+export const FRONTENDS = ['lighttpd', 'apache-proxy', 'apache-fcgid'];
+export const FRONTEND = process.env.FCGICHAT_FRONTEND || 'lighttpd';
+if (!FRONTENDS.includes(FRONTEND)) throw new Error(`FCGICHAT_FRONTEND=${FRONTEND}: not one of ${FRONTENDS.join(', ')}`);
+
+// Worker processes mod_fcgid may run in the tests (FcgidMaxProcesses).
+export const FCGID_PROCS = 40;
+
+// Waiting clients (long-polls + event streams) a front end holds at once,
+// leaving room for a few other requests. mod_fcgid gives each a whole
+// process, and requests past its cap wait for one (conf/DEPLOYING.md).
+export function capacityOf(frontend, fcgidProcs = FCGID_PROCS) {
+  return frontend === 'apache-fcgid' ? fcgidProcs - 4 : Infinity;
+}
+
+// pid -> parent pid of every process.
+function parents() {
+  const m = new Map();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      m.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {}
+  }
+  return m;
+}
+
+// The processes below pid running bin (argv[0]), at any depth.
+export function descendantsRunning(pid, bin) {
+  const pp = parents();
+  const below = new Set([pid]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [p, parent] of pp) {
+      if (!below.has(p) && below.has(parent)) { below.add(p); grew = true; }
+    }
+  }
+  below.delete(pid);
+  const out = [];
+  for (const p of below) {
+    try {
+      if (fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0')[0] === bin) out.push(p);
+    } catch {}
+  }
+  return out.sort((a, b) => a - b);
+}
+
+// Inodes of the listening unix sockets (flag __SO_ACCEPTCON).
+function listeningInodes() {
+  const set = new Set();
+  for (const line of fs.readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 7 && (parseInt(f[3], 16) & 0x10000)) set.add(f[6]);
+  }
+  return set;
+}
+
+// Connected sockets a process holds: its requests in progress and parked.
+export function connectionCount(pid, listening = listeningInodes()) {
+  let n = 0;
+  try {
+    for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m && !listening.has(m[1])) n++;
+      } catch {}
+    }
+  } catch {}
+  return n;
+}
+
+function fdCountOf(pid) {
+  try { return fs.readdirSync(`/proc/${pid}/fd`).length; } catch { return 0; }
+}
+
+// Starts fcgichat behind a front end. The answer has the same interface
+// whatever the front end:
+//   url, port, dir, dbPath, logPath, frontend
+//   procs      worker processes it runs now (lighttpd: procs; apache-proxy:
+//              1; apache-fcgid: as many as mod_fcgid has spawned)
+//   capacity   waiting clients (long-polls + streams) it can hold at once
+//              with room for a few other requests: mod_fcgid gives each
+//              waiting client a whole process (conf/DEPLOYING.md)
+//   workers()  worker pids; workerFds() descriptors they hold;
+//   connections() connected sockets they hold (requests being answered
+//              or parked); stop(), start(), restart(), log(), sql(q),
+//              cleanup()
+export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs = FCGID_PROCS, env = {}, dir } = {}) {
+  if (!FRONTENDS.includes(frontend)) throw new Error(`unknown front end ${frontend}`);
   dir = dir || fs.mkdtempSync(path.join(os.tmpdir(), 'fcgichat-test-'));
   fs.chmodSync(dir, 0o700);
   const dbPath = path.join(dir, 'chat.db');
   const logPath = path.join(dir, 'server.log');
   const init = spawnSync(BIN, ['--init'], { env: { ...process.env, ...env, FCGICHAT_DB: dbPath }, encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`fcgichat --init failed: ${init.stderr}`);
+  const apache = frontend !== 'lighttpd';
+  // apache-proxy with env.FCGICHAT_SOCKET: a worker the caller runs.
+  const external = frontend === 'apache-proxy' && Boolean(env.FCGICHAT_SOCKET);
+  const fixedProcs = frontend === 'lighttpd' ? procs : frontend === 'apache-proxy' && !external ? 1 : 0;
 
   const server = {
-    dir, dbPath, logPath, procs, port: 0, url: '', proc: null,
+    frontend, dir, dbPath, logPath, port: 0, url: '', proc: null,
+    capacity: capacityOf(frontend, fcgidProcs),
+    get procs() { return fixedProcs || this.workers().length; },
     async start() {
       this.port = this.port || (await freePort());
       this.url = `http://127.0.0.1:${this.port}`;
       const log = fs.openSync(logPath, 'a');
-      this.proc = spawn('/usr/sbin/lighttpd', ['-D', '-f', path.join(ROOT, 'conf/lighttpd.conf')], {
-        env: {
-          // Tests send and wait far faster than one person: per-address
-          // limits are off unless a test sets them.
-          ...process.env, FCGICHAT_SEND_RATE: '0', FCGICHAT_MAX_WAITING: '0', ...env,
-          FCGICHAT_ROOT: ROOT, FCGICHAT_VAR: dir, FCGICHAT_BIN: BIN,
-          FCGICHAT_PROCS: String(procs), PORT: String(this.port),
-        },
+      const cmd = apache
+        ? ['/bin/sh', [path.join(ROOT, 'conf/run-apache.sh'), frontend === 'apache-proxy' ? 'proxy' : 'fcgid']]
+        : ['/usr/sbin/lighttpd', ['-D', '-f', path.join(ROOT, 'conf/lighttpd.conf')]];
+      const runEnv = {
+        // Tests send and wait far faster than one person: per-address
+        // limits are off unless a test sets them.
+        ...process.env, FCGICHAT_SEND_RATE: '0', FCGICHAT_MAX_WAITING: '0', ...env,
+        FCGICHAT_ROOT: ROOT, FCGICHAT_VAR: dir, FCGICHAT_BIN: BIN,
+        FCGICHAT_PROCS: String(procs), FCGICHAT_FCGID_PROCS: String(fcgidProcs),
+        PORT: String(this.port),
+      };
+      if (!external) delete runEnv.FCGICHAT_SOCKET;
+      this.proc = spawn(cmd[0], cmd[1], {
+        env: runEnv,
         stdio: ['ignore', log, log],
       });
       fs.closeSync(log);
       const p = this.proc;
       await waitFor(async () => {
-        if (p.exitCode !== null) throw new Error(`lighttpd exited: ${this.log()}`);
+        if (p.exitCode !== null) throw new Error(`${frontend} exited: ${this.log()}`);
         const r = await fetch(`${this.url}/api/health`);
         return r.status === 200;
-      }, { what: 'lighttpd /api/health' });
-      await waitFor(() => this.workers().length === procs, { what: `${procs} workers` });
+      }, { what: `${frontend} /api/health` });
+      if (fixedProcs) await waitFor(() => this.workers().length === fixedProcs, { what: `${fixedProcs} workers` });
       return this;
     },
     workers() {
-      return this.proc ? childPids(this.proc.pid) : [];
+      if (!this.proc) return [];
+      return apache ? descendantsRunning(this.proc.pid, BIN) : childPids(this.proc.pid);
+    },
+    workerFds() {
+      return this.workers().reduce((n, p) => n + fdCountOf(p), 0);
+    },
+    connections() {
+      const listening = listeningInodes();
+      return this.workers().reduce((n, p) => n + connectionCount(p, listening), 0);
     },
     async stop() {
       const p = this.proc;
@@ -105,6 +220,13 @@ export async function startLighttpd({ procs = 2, env = {}, dir } = {}) {
       const workers = this.workers();
       const done = new Promise((r) => p.once('exit', r));
       p.kill('SIGTERM');
+      // mod_fcgid signals a worker that is answering (a stream, a
+      // long-poll) only after about 3 s; the tests need not wait for it.
+      if (frontend === 'apache-fcgid') {
+        for (const w of workers) {
+          try { process.kill(w, 'SIGTERM'); } catch {}
+        }
+      }
       await done;
       await waitFor(() => workers.every((w) => !pidAlive(w)), { what: 'workers to exit' });
       this.proc = null;
@@ -125,4 +247,9 @@ export async function startLighttpd({ procs = 2, env = {}, dir } = {}) {
     },
   };
   return server.start();
+}
+
+// The browser and fault tests run against lighttpd.
+export function startLighttpd(opts = {}) {
+  return startServer({ ...opts, frontend: 'lighttpd' });
 }
