@@ -1,0 +1,252 @@
+// helpers.mjs - what the fault tests share: clients that keep their cursor
+// and resume after any failure (long-poll loops, event streams that
+// reconnect with Last-Event-ID, senders that retry with their client_id),
+// raw sockets for many cheap connections, the database read directly, and
+// a worker's descriptors and memory from /proc.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Rows of a query on the database file, as objects (sqlite3 -json).
+export function sqlRows(dbPath, query) {
+  const out = execFileSync('sqlite3', ['-json', '-cmd', '.timeout 5000', dbPath, query], { encoding: 'utf8' }).trim();
+  return out ? JSON.parse(out) : [];
+}
+
+// The ids of a room in the database, in order.
+export function roomIds(dbPath, room, after = 0) {
+  return sqlRows(dbPath, `SELECT id FROM messages WHERE room = '${room}' AND id > ${after} ORDER BY id`).map((r) => r.id);
+}
+
+// count(*) and max(id) of the whole database: "unchanged" means both are.
+export function dbState(dbPath) {
+  const [r] = sqlRows(dbPath, 'SELECT count(*) AS n, coalesce(max(id), 0) AS max FROM messages');
+  return r;
+}
+
+// Open descriptors and resident memory (kB) of a process, from /proc.
+export function procStatus(pid) {
+  let fds = -1;
+  let rss = -1;
+  let hwm = -1;
+  try { fds = fs.readdirSync(`/proc/${pid}/fd`).length; } catch {}
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    rss = Number(/VmRSS:\s+(\d+)/.exec(s)?.[1] ?? -1);
+    hwm = Number(/VmHWM:\s+(\d+)/.exec(s)?.[1] ?? -1);
+  } catch {}
+  return { fds, rss, hwm };
+}
+
+// One HTTP request; resolves {status, headers, text, json} or, when the
+// connection fails or ends early, {status: 0, error}. Never rejects.
+export function tryRequest(base, method, path, { body, headers = {}, timeout = 30000, signal } = {}) {
+  return new Promise((resolve) => {
+    const h = { ...headers };
+    let data = body;
+    if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body)) {
+      data = JSON.stringify(body);
+      h['Content-Type'] = 'application/json';
+    }
+    if (data !== undefined) h['Content-Length'] = Buffer.byteLength(data);
+    let done = false;
+    const finish = (v) => { if (!done) { done = true; resolve(v); } };
+    const req = http.request(new URL(path, base), { method, headers: h, agent: false, timeout, signal }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json;
+        try { json = JSON.parse(text); } catch {}
+        finish({ status: res.statusCode, headers: res.headers, text, json, complete: res.complete });
+      });
+      res.on('error', (error) => finish({ status: 0, error }));
+      res.on('aborted', () => finish({ status: 0, error: new Error('aborted') }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`timeout ${method} ${path}`)));
+    req.on('error', (error) => finish({ status: 0, error }));
+    if (data !== undefined) req.write(data);
+    req.end();
+  });
+}
+
+// Sends one message, retrying with the same client_id until the server
+// answers 201 or 200 (or `tries` run out). Resolves {id, status, tries,
+// failures} where failures lists what the earlier tries got.
+export async function sendSure(base, room, nick, text, clientId, { tries = 200, pause = 50 } = {}) {
+  const failures = [];
+  for (let i = 1; i <= tries; i++) {
+    const r = await tryRequest(base, 'POST', `/api/rooms/${room}/messages`, {
+      body: { nick, text, client_id: clientId }, timeout: 15000,
+    });
+    if ((r.status === 201 || r.status === 200) && r.json?.id) {
+      return { id: r.json.id, status: r.status, tries: i, failures, message: r.json };
+    }
+    failures.push(r.status || String(r.error?.code || r.error?.message));
+    await sleep(pause);
+  }
+  throw new Error(`send ${clientId}: no answer after ${tries} tries: ${failures.slice(-5).join(', ')}`);
+}
+
+// Every Poller and Stream not yet stopped, so that an after() hook can
+// stop what a failed test left running (stopAll).
+const live = new Set();
+export async function stopAll() {
+  const all = [...live];
+  for (const c of all) c.stop();
+  await Promise.all(all.map((c) => c.done));
+}
+
+// A long-poll loop: GET ?since=cursor&wait=S, append what comes, send
+// last_id back; on any failure (refused, cut, 5xx) wait a little and ask
+// again from the same cursor.
+export class Poller {
+  constructor(base, room, since, { wait = 20, pause = 100 } = {}) {
+    Object.assign(this, { base, room, cursor: since, wait, pause });
+    this.ids = [];
+    this.failures = 0;
+    this.stopped = false;
+    this.abort = new AbortController();
+    live.add(this);
+    this.done = this.run();
+  }
+
+  async run() {
+    while (!this.stopped) {
+      const r = await tryRequest(this.base, 'GET',
+        `/api/rooms/${this.room}/messages?since=${this.cursor}&wait=${this.wait}`,
+        { timeout: (this.wait + 10) * 1000, signal: this.abort.signal });
+      if (this.stopped) break;
+      if (r.status === 200 && r.json && Array.isArray(r.json.messages)) {
+        for (const m of r.json.messages) this.ids.push(m.id);
+        this.cursor = r.json.last_id;
+      } else {
+        this.failures++;
+        await sleep(this.pause);
+      }
+    }
+  }
+
+  stop() { this.stopped = true; this.abort.abort(); live.delete(this); }
+}
+
+// An event stream that reconnects like EventSource: with Last-Event-ID
+// set to the last complete event it got (or since= before any; or
+// lastEventId from the start, like a browser resuming a stream).
+export class Stream {
+  constructor(base, room, since, { pause = 100, onEvent, lastEventId = null } = {}) {
+    Object.assign(this, { base, room, since, pause, onEvent });
+    this.ids = [];
+    this.lastId = lastEventId;
+    this.connects = 0;
+    this.ends = 0;
+    this.stopped = false;
+    this.req = null;
+    this.open = false;
+    live.add(this);
+    this.done = this.run();
+  }
+
+  connect() {
+    return new Promise((resolve) => {
+      const h = { Accept: 'text/event-stream' };
+      if (this.lastId !== null) h['Last-Event-ID'] = String(this.lastId);
+      const q = this.lastId === null ? `?since=${this.since}` : '';
+      let buf = '';
+      let settled = false;
+      const end = () => { this.open = false; if (!settled) { settled = true; resolve(); } };
+      this.connects++;
+      const req = http.get(new URL(`/api/rooms/${this.room}/events${q}`, this.base), { headers: h, agent: false }, (res) => {
+        if (res.statusCode !== 200) { res.resume(); res.on('end', end); res.on('error', end); return; }
+        this.open = true;
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => {
+          buf += chunk;
+          let i;
+          while ((i = buf.indexOf('\n\n')) >= 0) {
+            const block = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            const id = /^id: (\d+)$/m.exec(block);
+            if (id) {
+              const n = Number(id[1]);
+              this.ids.push(n);
+              this.lastId = n;
+              this.onEvent?.(n, block);
+            }
+          }
+        });
+        res.on('end', end);
+        res.on('error', end);
+        res.on('aborted', end);
+        res.on('close', end);
+      });
+      req.on('error', end);
+      this.req = req;
+    });
+  }
+
+  async run() {
+    while (!this.stopped) {
+      await this.connect();
+      if (this.stopped) break;
+      this.ends++;
+      await sleep(this.pause);
+    }
+  }
+
+  stop() { this.stopped = true; this.req?.destroy(); live.delete(this); }
+}
+
+// Waits until every client has got exactly `ids` (or the time is up);
+// returns the clients that have not.
+export async function waitAllGot(clients, ids, timeout) {
+  const end = Date.now() + timeout;
+  const want = ids.join(',');
+  for (;;) {
+    const behind = clients.filter((c) => c.ids.length < ids.length);
+    if (behind.length === 0 || Date.now() > end) return clients.filter((c) => c.ids.join(',') !== want);
+    await sleep(100);
+  }
+}
+
+// Opens n raw connections that each send `request` (a whole HTTP/1.1
+// request text) and resolves once all are connected and written. The
+// sockets swallow what comes back.
+export async function rawOpen(port, request, n, { concurrency = 500 } = {}) {
+  const socks = [];
+  let next = 0;
+  const one = () => new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port }, () => { s.write(request); resolve(s); });
+    s.on('data', () => {});
+    s.on('error', () => resolve(s));
+  });
+  const workers = Array.from({ length: Math.min(concurrency, n) }, async () => {
+    while (next < n) {
+      next++;
+      socks.push(await one());
+    }
+  });
+  await Promise.all(workers);
+  return socks;
+}
+
+// Sends a raw request and resolves the raw answer (status line, headers
+// and body as text) when the server closes, or what came within timeout.
+export function rawExchange(port, data, { timeout = 10000 } = {}) {
+  return new Promise((resolve) => {
+    const chunks = [];
+    const s = net.connect({ host: '127.0.0.1', port }, () => s.write(data));
+    const t = setTimeout(() => s.destroy(), timeout);
+    s.on('data', (c) => chunks.push(c));
+    s.on('error', () => {});
+    s.on('close', () => {
+      clearTimeout(t);
+      const text = Buffer.concat(chunks).toString('latin1');
+      const status = Number(/^HTTP\/1\.\d (\d{3})/.exec(text)?.[1] ?? 0);
+      resolve({ status, text, body: text.slice(text.indexOf('\r\n\r\n') + 4) });
+    });
+  });
+}

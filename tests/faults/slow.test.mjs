@@ -1,0 +1,82 @@
+// slow.test.mjs - an event-stream client that stops reading while many
+// large messages go out: the other streams get every message within a
+// bound all along, the worker drops the slow one (more than 256 KiB
+// pending) instead of buffering without end, and the slow client, resuming
+// with Last-Event-ID, gets every message it had not got, none twice.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { startLighttpd, waitFor } from '../lib/server.mjs';
+import { Stream, tryRequest, roomIds, stopAll, sleep } from './helpers.mjs';
+
+const OTHERS = 20;
+const MESSAGES = 2000;
+const TEXT = 3900;            // bytes of text per message
+const BOUND_MS = 1000;        // longest a reading client may wait for one
+
+let srv;
+before(async () => {
+  srv = await startLighttpd({ procs: 2, env: { FCGICHAT_SSE_LIFETIME: '0' } });
+});
+after(async () => { await stopAll(); await srv?.cleanup(); });
+
+// Complete events (id lines) in raw event-stream text.
+const eventIds = (text) => [...text.matchAll(/^id: (\d+)\nevent: message\ndata: [^\n]*\n\n/gm)].map((m) => Number(m[1]));
+
+test(`a stream that stops reading is dropped, delays no one, and resumes without loss (${MESSAGES} messages of ${TEXT} bytes)`, async (t) => {
+  const room = 'slow';
+  const arrived = new Map();   // id -> times it reached each reading client
+  const others = Array.from({ length: OTHERS }, () => new Stream(srv.url, room, 0, {
+    onEvent: (id) => { if (!arrived.has(id)) arrived.set(id, []); arrived.get(id).push(Date.now()); },
+  }));
+  await waitFor(() => others.every((s) => s.open), { what: 'streams open' });
+
+  // The slow client: reads the head of its stream, then no more. Its
+  // receive buffer stays small (the kernel grows it only for a reader).
+  let raw = '';
+  let ended = false;
+  const slow = net.connect({ host: '127.0.0.1', port: srv.port }, () => {
+    slow.write(`GET /api/rooms/${room}/events?since=0 HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
+  });
+  slow.setEncoding('latin1');
+  slow.on('data', (c) => { raw += c; });
+  slow.on('end', () => { ended = true; });
+  slow.on('close', () => { ended = true; });
+  slow.on('error', () => { ended = true; });
+  await waitFor(() => raw.includes('retry: 3000'), { what: 'the slow stream to start' });
+  slow.pause();
+
+  const acked = new Map();
+  const text = 'x'.repeat(TEXT);
+  for (let i = 0; i < MESSAGES; i++) {
+    const r = await tryRequest(srv.url, 'POST', `/api/rooms/${room}/messages`, { body: { nick: 'big', text: `${i} ${text}` } });
+    assert.equal(r.status, 201, r.text);
+    acked.set(r.json.id, Date.now());
+    await sleep(1);   // ~1.5 MB/s to each stream: a reader keeps up
+  }
+  const ids = roomIds(srv.dbPath, room);
+  assert.equal(ids.length, MESSAGES);
+  await waitFor(() => others.every((s) => s.ids.length === MESSAGES), { timeout: 20000, what: 'every reading stream to get everything' });
+  let worst = 0;
+  for (const [id, at] of acked) for (const got of arrived.get(id)) worst = Math.max(worst, got - at);
+  assert.ok(worst < BOUND_MS, `a reading stream got a message ${worst} ms after its send was answered`);
+  for (const s of others) {
+    assert.deepEqual(s.ids, ids, 'each reading stream got every message once');
+    assert.equal(s.ends, 0, 'no reading stream was dropped');
+  }
+
+  // Now read what the slow client was sent: the server ended it.
+  slow.resume();
+  await waitFor(() => ended, { timeout: 20000, what: 'the slow stream to have been ended by the server' });
+  const got = eventIds(raw);
+  assert.ok(got.length < MESSAGES, 'the slow stream was cut short');
+  assert.deepEqual(got, ids.slice(0, got.length), 'what it got is a gapless start');
+
+  // It resumes like EventSource, with Last-Event-ID.
+  const again = new Stream(srv.url, room, 0, { lastEventId: got.at(-1) ?? null });
+  await waitFor(() => got.length + again.ids.length >= MESSAGES, { timeout: 20000, what: 'the resumed stream to catch up' });
+  await sleep(200);
+  assert.deepEqual([...got, ...again.ids], ids, 'nothing lost, nothing twice');
+  t.diagnostic(`the slow stream got ${got.length} of ${MESSAGES} (${raw.length} bytes) before it was dropped; ` +
+    `slowest delivery to the ${OTHERS} others ${worst} ms`);
+});
