@@ -91,6 +91,18 @@ run: deps-run
 		FCGICHAT_BIN=$(CURDIR)/$(BIN) FCGICHAT_PROCS=$(PROCS) \
 		PORT=$(PORT) exec /usr/sbin/lighttpd -D -f conf/lighttpd.conf
 
+# The same behind Apache (conf/apache.conf; the system's Apache untouched):
+# run-apache proxies to a worker it starts (mod_proxy_fcgi), run-fcgid has
+# Apache spawn the workers (mod_fcgid). Ctrl-C stops all they started.
+.PHONY: run-apache run-fcgid
+run-apache run-fcgid: deps-run
+	@sh tests/deps.sh apache2 libapache2-mod-fcgid
+	@$(MAKE) --no-print-directory init-db
+	@echo "fcgichat: http://127.0.0.1:$(PORT)/  (Ctrl-C stops)"
+	FCGICHAT_ROOT=$(CURDIR) FCGICHAT_VAR=$(CURDIR)/var \
+		FCGICHAT_BIN=$(CURDIR)/$(BIN) PORT=$(PORT) exec sh \
+		conf/run-apache.sh $(if $(filter run-fcgid,$@),fcgid,proxy)
+
 # --- tests ---------------------------------------------------------------
 
 unit: $(UNIT:%=build/tests/%)
@@ -108,6 +120,115 @@ integration-asan: $(ASAN_BIN)
 test: $(BIN) $(ASAN_BIN) $(UNIT:%=build/tests/%) \
 		$(UNIT:%=build/asan/tests/%)
 	@sh tests/run-all.sh
+
+# Each libFuzzer target (tests/fuzz/) for FUZZ_SECONDS after replaying the
+# inputs that once crashed it; the worker under valgrind behind lighttpd.
+FUZZ_SECONDS ?= 60
+.PHONY: valgrind
+fuzz: build/sql_migrations.c
+	@sh tests/deps.sh clang libclang-rt-14-dev
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
+valgrind: $(BIN)
+	@sh tests/deps.sh valgrind
+	sh tests/valgrind/run.sh
+
+# --- installing ----------------------------------------------------------
+# GNU/Debian layout, described in conf/INSTALL.md and fcgichat(8):
+#   make install [PREFIX=/usr/local] [DESTDIR=] [INSTALL_ETC=yes|no]
+# The program is not put in a cgi-bin directory: a web server running it as
+# a CGI program would pass query strings as command-line arguments.
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib/fcgichat
+SBINDIR ?= $(PREFIX)/sbin
+DATADIR ?= $(PREFIX)/share/fcgichat
+DOCDIR ?= $(PREFIX)/share/doc/fcgichat
+MANDIR ?= $(PREFIX)/share/man
+SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+STATEDIR ?= /var/lib/fcgichat
+WEB_USER ?= www-data
+# The Debian web server snippets also go to $(SYSCONFDIR) (conf-available,
+# not enabled) when installing into /usr, or when asked.
+INSTALL_ETC ?= $(if $(filter /usr,$(PREFIX)),yes,no)
+
+INST_BIN = $(LIBDIR)/fcgichat.fcgi
+INST_CONF = $(wildcard conf/*.conf conf/fcgichat.socket conf/fcgichat.service)
+INST_DOCS = $(wildcard README.md API.md conf/INSTALL.md conf/DEPLOYING.md)
+LIGHTTPD_AVAIL = $(SYSCONFDIR)/lighttpd/conf-available/50-fcgichat.conf
+APACHE_AVAIL = $(SYSCONFDIR)/apache2/conf-available
+# conf/apache-X.conf -> conf-available/fcgichat-X.conf; proxy-fcgi, the
+# setup for many clients, is plain fcgichat.conf.
+APACHE_SNIPPETS = $(wildcard conf/apache-proxy-fcgi.conf conf/apache-fcgid.conf)
+apache_name = $(patsubst fcgichat-proxy-fcgi.conf,fcgichat.conf,$(patsubst \
+	conf/apache-%,fcgichat-%,$(1)))
+# Paths in the systemd units, as written for a /usr/local build.
+UNIT_SED = -e 's|[^ =]*/lib/[a-z-]*/fcgichat\.fcgi|$(INST_BIN)|g' \
+	-e 's|/var/lib/fcgichat|$(STATEDIR)|g'
+
+.PHONY: install install-var uninstall
+
+install: $(BIN)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SBINDIR) \
+		$(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(DATADIR)/conf \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(BIN) $(DESTDIR)$(INST_BIN)
+	ln -sf $(INST_BIN) $(DESTDIR)$(SBINDIR)/fcgichat
+	cd htdocs && find . -type f ! -name '.*' | while read -r f; do \
+		install -D -m 0644 "$$f" "$(DESTDIR)$(DATADIR)/htdocs/$$f" \
+		|| exit 1; done
+	install -m 0644 $(SQL) sql/README.md $(DESTDIR)$(DATADIR)/sql/
+	install -m 0644 $(INST_CONF) $(DESTDIR)$(DATADIR)/conf/
+	install -m 0644 src/fcgichat.8 $(DESTDIR)$(MANDIR)/man8/fcgichat.8
+	install -m 0644 $(INST_DOCS) $(DESTDIR)$(DOCDIR)/
+	sh conf/install-conf.sh lighttpd conf/lighttpd-fcgichat.conf \
+		$(INST_BIN) $(STATEDIR) $(PROCS) $(DATADIR)/htdocs \
+		> $(DESTDIR)$(DATADIR)/conf/50-fcgichat.conf
+	$(foreach f,$(APACHE_SNIPPETS),sh conf/install-conf.sh apache $(f) \
+		$(INST_BIN) $(STATEDIR) $(DATADIR)/htdocs \
+		> $(DESTDIR)$(DATADIR)/conf/$(call apache_name,$(f)) &&) true
+	for u in $(wildcard conf/fcgichat.socket conf/fcgichat.service); do \
+		install -d $(DESTDIR)$(SYSTEMDDIR) && sed $(UNIT_SED) "$$u" \
+		> $(DESTDIR)$(SYSTEMDDIR)/$${u#conf/} || exit 1; done
+ifeq ($(INSTALL_ETC),yes)
+	install -D -m 0644 $(DESTDIR)$(DATADIR)/conf/50-fcgichat.conf \
+		$(DESTDIR)$(LIGHTTPD_AVAIL)
+	$(foreach f,$(APACHE_SNIPPETS),install -D -m 0644 \
+		$(DESTDIR)$(DATADIR)/conf/$(call apache_name,$(f)) \
+		$(DESTDIR)$(APACHE_AVAIL)/$(call apache_name,$(f)) &&) true
+endif
+
+# The database's directory, owned by the web server's user (run as root,
+# not for packages: their postinst does it), and the database itself.
+install-var:
+	install -d -m 0700 -o $(WEB_USER) -g $(WEB_USER) $(DESTDIR)$(STATEDIR)
+	runuser -u $(WEB_USER) -- env FCGICHAT_DB=$(DESTDIR)$(STATEDIR)/chat.db \
+		$(DESTDIR)$(INST_BIN) --init
+
+# Leaves $(STATEDIR) (the messages) alone. Snippets it installed in
+# $(SYSCONFDIR) are disabled (their conf-enabled links removed) first, so
+# that no web server is left with a link to nothing: reload them after.
+uninstall:
+	rm -f $(DESTDIR)$(INST_BIN) $(DESTDIR)$(SBINDIR)/fcgichat \
+		$(DESTDIR)$(MANDIR)/man8/fcgichat.8 \
+		$(DESTDIR)$(SYSTEMDDIR)/fcgichat.socket \
+		$(DESTDIR)$(SYSTEMDDIR)/fcgichat.service
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
+	-rmdir $(DESTDIR)$(LIBDIR)
+ifeq ($(INSTALL_ETC),yes)
+	rm -f $(DESTDIR)$(LIGHTTPD_AVAIL) \
+		$(DESTDIR)$(SYSCONFDIR)/lighttpd/conf-enabled/50-fcgichat.conf \
+		$(foreach f,$(APACHE_SNIPPETS),\
+		$(DESTDIR)$(APACHE_AVAIL)/$(call apache_name,$(f)) \
+		$(DESTDIR)$(SYSCONFDIR)/apache2/conf-enabled/$(call apache_name,$(f)))
+endif
+
+# Speed, see tests/bench/run.sh: fcgichat behind lighttpd, the stack's floor,
+# and with bench-compare nginx + Nchan in the same run.
+.PHONY: bench bench-compare
+bench: $(BIN)
+	sh tests/bench/run.sh
+bench-compare: $(BIN)
+	sh tests/bench/run.sh --compare
 
 clean:
 	rm -rf build $(BIN)

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "query.h"
 #include "sse.h"
+#include "stats.h"
 #include "validate.h"
 
 #define JSON_HEADERS \
@@ -51,6 +52,7 @@ static bool api_read(struct request *);
 static bool api_events(struct request *);
 static bool api_rooms(struct request *);
 static bool api_health(struct request *);
+static bool api_stats(struct request *);
 
 /* The API in one screen. A '*' segment is a room name. */
 static const struct route {
@@ -63,6 +65,7 @@ static const struct route {
 	{ "GET", "/rooms/*/events", api_events },
 	{ "GET", "/rooms", api_rooms },
 	{ "GET", "/health", api_health },
+	{ "GET", "/stats", api_stats },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -118,6 +121,34 @@ reply_json(struct request *r, int status, const char *extra,
 		fcgi_write(r->fr, body->data, body->len);
 }
 
+/* One log line per failed request, with the client's method, URI and
+ * address escaped: 5xx at warn (something to fix), 4xx at debug (the
+ * client's doing; a flood of them must not fill the log: /api/stats
+ * counts them). */
+static void
+log_failure(struct request *r, const struct chat_error_info *info)
+{
+	static const char *const names[] = { "REQUEST_METHOD", "REQUEST_URI",
+	    "REMOTE_ADDR" };
+	static void (*const say[])(const char *, ...) = {
+		[LOG_LEVEL_WARN] = log_warnx, [LOG_LEVEL_DEBUG] = log_debug,
+	};
+	enum log_level lvl = info->status >= 500 ? LOG_LEVEL_WARN :
+	    LOG_LEVEL_DEBUG;
+	char v[3][160];
+
+	if (log_level < lvl)
+		return;
+	for (int i = 0; i < 3; i++) {
+		const char *p = fcgi_param(r->fr, names[i]);
+		if (p == NULL)
+			p = "-";
+		log_escape(p, strlen(p), v[i], sizeof(v[i]));
+	}
+	say[lvl]("api: %d %s: %s %s from %s", info->status, info->code, v[0],
+	    v[1], v[2]);
+}
+
 /* The one error path: kind -> status, code and API.md error body. */
 static void
 reply_error(struct request *r, enum chat_error e, const char *why)
@@ -133,6 +164,9 @@ reply_error(struct request *r, enum chat_error e, const char *why)
 		    r->retry_after > 0 ? r->retry_after : 1);
 	buf_reset(b);
 	json_error(b, info->code, why ? why : info->message);
+	stats_count(info->status >= 500 ? STATS_ERRORS_5XX : STATS_ERRORS_4XX,
+	    1);
+	log_failure(r, info);
 	reply_json(r, info->status, extra, b);
 }
 
@@ -439,12 +473,15 @@ api_send(struct request *r)
 		e = store_append(t->store, r->room, s.nick, s.text,
 		    s.client_id, &m, &created);
 	if (e == CHAT_OK) {
+		stats_count(STATS_SENDS, created);
 		buf_reset(&t->out);
 		json_message(&t->out, &m);
 		snprintf(loc, sizeof(loc), "Location: %s/rooms/%s/messages"
 		    "?since=%" PRId64 "&limit=1\r\n", t->cfg->prefix, r->room,
 		    m.id - 1);
-		reply_ok(r, created ? 201 : 200, loc);
+		/* Location only with 201: Apache (mod_fcgid, mod_cgi) turns
+		 * a 200 with a local Location into an internal GET of it. */
+		reply_ok(r, created ? 201 : 200, created ? loc : NULL);
 	} else {
 		reply_error(r, e, why);
 	}
@@ -466,14 +503,17 @@ api_read(struct request *r)
 	struct api_thread *t = r->t;
 	struct store_query sq = { r->q.since, r->q.before, r->q.limit };
 	struct chat_list l = { 0 };
-	int64_t db_max = 0, room_last = 0, last;
+	struct store_read_info in = { 0 };
 	enum chat_error e;
-	bool parked = false;
+	bool parked = false, limited;
+	int64_t last;
 
-	e = store_read(t->store, r->room, &sq, &l, &db_max, &room_last);
+	e = store_read(t->store, r->room, &sq, &l, &in);
+	/* Retention removed messages after the client's cursor. */
+	limited = r->q.since >= 0 && r->q.since < in.pruned_through;
 	if (e != CHAT_OK) {
 		reply_error(r, e, NULL);
-	} else if (l.n == 0 && r->q.since >= 0 && r->q.wait > 0) {
+	} else if (l.n == 0 && r->q.since >= 0 && r->q.wait > 0 && !limited) {
 		int wait = r->q.wait < t->cfg->max_wait ? r->q.wait :
 		    t->cfg->max_wait;
 		int handle;
@@ -482,12 +522,13 @@ api_read(struct request *r)
 		buf_reset(&t->out);
 		api_head(r, &t->out, 200, JSON_HEADERS, NULL);
 		parked = api_wait_acquire(r, &handle) &&
-		    api_park(r, HUB_LONGPOLL, handle, r->q.since, db_max,
+		    api_park(r, HUB_LONGPOLL, handle, r->q.since, in.db_max,
 		    false, chat_mono_ms() + wait * 1000, &t->out);
 	} else {
-		last = l.n ? l.v[l.n - 1].id : empty_cursor(&r->q, room_last);
+		last = l.n ? l.v[l.n - 1].id : empty_cursor(&r->q,
+		    in.room_last);
 		buf_reset(&t->out);
-		json_messages(&t->out, l.v, l.n, last);
+		json_read_answer(&t->out, l.v, l.n, last, limited);
 		reply_ok(r, 200, NULL);
 	}
 	chat_list_clear(&l);
@@ -501,7 +542,7 @@ events_cursor(struct request *r, int64_t *cursor)
 {
 	const char *leid = fcgi_param(r->fr, "HTTP_LAST_EVENT_ID");
 	struct store_query sq = { -1, -1, 1 };
-	struct chat_list l = { 0 };
+	struct store_read_info in = { 0 };
 	enum chat_error e;
 
 	if (leid != NULL) {
@@ -515,8 +556,8 @@ events_cursor(struct request *r, int64_t *cursor)
 		*cursor = r->q.since;
 		return true;
 	}
-	e = store_read(r->t->store, r->room, &sq, &l, NULL, cursor);
-	chat_list_clear(&l);
+	e = store_read(r->t->store, r->room, &sq, NULL, &in);
+	*cursor = in.room_last;
 	if (e != CHAT_OK)
 		reply_error(r, e, NULL);
 	return e == CHAT_OK;
@@ -528,15 +569,15 @@ api_events(struct request *r)
 	struct api_thread *t = r->t;
 	struct store_query sq = { -1, -1, 1000 };
 	struct chat_list l = { 0 };
-	int64_t cursor, db_max = 0, life = t->cfg->sse_lifetime;
+	struct store_read_info in = { 0 };
+	int64_t cursor, life = t->cfg->sse_lifetime;
 	enum chat_error e;
 	int handle;
 
 	if (!events_cursor(r, &cursor))
 		return false;
 	sq.since = cursor;
-	if ((e = store_read(t->store, r->room, &sq, &l, &db_max, NULL)) !=
-	    CHAT_OK) {
+	if ((e = store_read(t->store, r->room, &sq, &l, &in)) != CHAT_OK) {
 		reply_error(r, e, NULL);
 		return false;
 	}
@@ -547,13 +588,13 @@ api_events(struct request *r)
 	buf_reset(&t->out);
 	api_head(r, &t->out, 200, SSE_HEADERS, NULL);
 	sse_start(&t->out);
+	if (cursor < in.pruned_through)
+		sse_limited(&t->out, &t->tmp, r->room, in.pruned_through);
 	for (size_t i = 0; i < l.n; i++) {
-		buf_reset(&t->tmp);
-		json_message(&t->tmp, &l.v[i]);
-		sse_event(&t->out, l.v[i].id, t->tmp.data, t->tmp.len);
+		sse_row(&t->out, &t->tmp, &l.v[i]);
 		cursor = l.v[i].id;
 	}
-	api_park(r, HUB_SSE, handle, cursor, db_max,
+	api_park(r, HUB_SSE, handle, cursor, in.db_max,
 	    l.n == (size_t)sq.limit, life ? chat_mono_ms() + life * 1000 : 0,
 	    &t->out);
 	chat_list_clear(&l);
@@ -593,6 +634,25 @@ api_health(struct request *r)
 	return false;
 }
 
+/* Operators' figures (src/stats.c), off the public by default. */
+static bool
+api_stats(struct request *r)
+{
+	const char *why = NULL;
+	enum chat_error e = stats_allowed(r->t->cfg,
+	    fcgi_param(r->fr, "REMOTE_ADDR"),
+	    fcgi_param(r->fr, "HTTP_AUTHORIZATION"), &why);
+
+	buf_reset(&r->t->out);
+	if (e == CHAT_OK)
+		e = stats_answer(&r->t->out, r->t->cfg, r->t->store, r->t->hub);
+	if (e == CHAT_OK)
+		reply_ok(r, 200, NULL);
+	else
+		reply_error(r, e, why);
+	return false;
+}
+
 /* --- the entry point ---------------------------------------------------- */
 
 void
@@ -607,6 +667,7 @@ api_handle(struct api_thread *t, struct fcgi_req *fr)
 
 	/* Read the body to its end first, whatever the answer: a server
 	 * left with unread input answers 503 (Apache) or keeps polling. */
+	stats_count(STATS_REQUESTS, 1);
 	buf_reset(&t->body);
 	if (fcgi_read_body(fr, t->cfg->max_body, &t->body,
 	    &r.body_too_large) == -1) {

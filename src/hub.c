@@ -64,7 +64,10 @@ struct room {
 
 /* The rows of one room in one wakeup, each encoded once. json holds
  * "m1,m2,...": the messages joined with commas, message i at
- * json_off[i]..json_off[i+1]-1. sse holds the events back to back. */
+ * json_off[i]..json_off[i+1]-1; a tombstone's piece is empty, so any
+ * slice of json is the slice's messages (a long-poll lists tombstones in
+ * "deleted"). sse holds the events back to back, a tombstone's being a
+ * delete event. */
 struct batch {
 	const struct chat_message *rows;
 	size_t n;
@@ -437,6 +440,8 @@ batch_init(struct batch *b, const struct chat_message *rows, size_t n)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		b->json_off[i] = b->json.len;
+		if (rows[i].deletes != 0)
+			continue;
 		json_message(&b->json, &rows[i]);
 		buf_append(&b->json, ",", 1);
 	}
@@ -444,19 +449,35 @@ batch_init(struct batch *b, const struct chat_message *rows, size_t n)
 	return b->json.oom ? -1 : 0;
 }
 
+/* Row i's event: a message event around its JSON piece, or a delete
+ * event for a tombstone (rare: encoded in tmp). */
+static void
+batch_sse_row(struct batch *b, size_t i, struct buf *tmp)
+{
+	const struct chat_message *m = &b->rows[i];
+
+	if (m->deletes == 0)
+		sse_event(&b->sse, m->id, b->json.data + b->json_off[i],
+		    b->json_off[i + 1] - b->json_off[i] - 1);
+	else if (sse_row(&b->sse, tmp, m) == -1)
+		b->sse.oom = 1;
+}
+
 /* The events of all rows, built the first time an SSE waiter needs it. */
 static int
 batch_sse(struct batch *b)
 {
+	struct buf tmp = { 0 };
+
 	if (b->have_sse)
 		return b->sse.oom ? -1 : 0;
 	b->have_sse = true;
 	for (size_t i = 0; i < b->n; i++) {
 		b->sse_off[i] = b->sse.len;
-		sse_event(&b->sse, b->rows[i].id, b->json.data + b->json_off[i],
-		    b->json_off[i + 1] - b->json_off[i] - 1);
+		batch_sse_row(b, i, &tmp);
 	}
 	b->sse_off[b->n] = b->sse.len;
+	buf_free(&tmp);
 	return b->sse.oom ? -1 : 0;
 }
 
@@ -488,8 +509,11 @@ batch_body(struct batch *b, size_t first, size_t count)
 		return &b->body;
 	buf_reset(&b->body);
 	buf_puts(&b->body, "{\"messages\":[");
-	buf_append(&b->body, b->json.data + from, to - from - 1);
-	buf_printf(&b->body, "],\"last_id\":%lld}",
+	if (to > from)
+		buf_append(&b->body, b->json.data + from, to - from - 1);
+	buf_append(&b->body, "]", 1);
+	json_deleted(&b->body, b->rows + first, count);
+	buf_printf(&b->body, ",\"last_id\":%lld}",
 	    (long long)b->rows[first + count - 1].id);
 	b->body_first = first;
 	b->body_count = count;
@@ -645,7 +669,17 @@ hub_poll_db(struct hub *h)
 {
 	struct chat_list l = { 0 };
 	bool moved = false;
+	int64_t max;
 
+	/* Nobody waits here: only the newest id matters (a request parked
+	 * later compares its own read with it). */
+	if (h->heap_n == 0) {
+		if (store_max_id(h->store, &max) != CHAT_OK || max == h->last_seen)
+			return false;
+		h->last_seen = max;
+		atomic_store(&h->seen_max, max);
+		return true;
+	}
 	while (store_read_after(h->store, h->last_seen, READ_BATCH, &l) ==
 	    CHAT_OK && l.n > 0) {
 		bool more = l.n == READ_BATCH;
@@ -676,7 +710,7 @@ waiter_catch_up(struct hub *h, struct waiter *w)
 	for (int round = 0; round < CATCH_UP_ROUNDS; round++) {
 		int gone;
 		q.since = w->cursor;
-		if (store_read(h->store, w->u.room->name, &q, &l, NULL, NULL) !=
+		if (store_read(h->store, w->u.room->name, &q, &l, NULL) !=
 		    CHAT_OK || l.n == 0) {
 			w->behind = false;
 			break;
@@ -829,31 +863,38 @@ hub_main(void *arg)
 	return NULL;
 }
 
+/* Watches the notify file's directory. Without inotify (the per-user
+ * limit fs.inotify.max_user_instances, 128 by default, is easily reached
+ * by many mod_fcgid processes) the watcher still works, on its fallback
+ * timer: messages then arrive within FALLBACK_MS. Returns -1 only when the
+ * watcher cannot run at all. */
 static int
 hub_watch(struct hub *h, const char *db_path)
 {
 	char *notify = store_notify_path(db_path), *d1 = NULL, *d2 = NULL;
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &tag_event };
 	int rc = -1;
 
 	if (notify == NULL || (d1 = strdup(notify)) == NULL ||
-	    (d2 = strdup(notify)) == NULL)
-		goto fail;
+	    (d2 = strdup(notify)) == NULL ||
+	    epoll_ctl(h->ep, EPOLL_CTL_ADD, h->efd, &ev) == -1)
+		goto done;
+	rc = 0;
 	snprintf(h->notify_name, sizeof(h->notify_name), "%s", basename(d1));
 	h->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (h->ino < 0 || inotify_add_watch(h->ino, dirname(d2),
-	    IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0) {
-		log_warn("hub_watch: inotify on the directory of %s", notify);
-		goto fail;
-	}
 	ev.data.ptr = &tag_inotify;
-	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, h->ino, &ev) == -1)
-		goto fail;
-	ev.data.ptr = &tag_event;
-	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, h->efd, &ev) == -1)
-		goto fail;
-	rc = 0;
-fail:
+	if (h->ino < 0 || inotify_add_watch(h->ino, dirname(d2),
+	    IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0 ||
+	    epoll_ctl(h->ep, EPOLL_CTL_ADD, h->ino, &ev) == -1) {
+		log_warn("hub_watch: no inotify on the directory of %s; "
+		    "messages reach waiting clients within %d ms instead of "
+		    "at once (raise fs.inotify.max_user_instances)", notify,
+		    FALLBACK_MS);
+		if (h->ino >= 0)
+			close(h->ino);
+		h->ino = -1;
+	}
+done:
 	free(notify);
 	free(d1);
 	free(d2);

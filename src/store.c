@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "log.h"
@@ -25,6 +26,7 @@ extern const size_t store_migrations_n;
 
 #define STORE_RETRY_MAX_MS 32   /* longest pause between busy retries */
 #define STORE_CID_TRIES 3       /* idempotent send: insert/find rounds */
+#define STORE_PRUNE_PAUSE_MS 2  /* between prune batches: senders go first */
 
 enum store_stmt {
 	STMT_BEGIN,
@@ -39,14 +41,25 @@ enum store_stmt {
 	STMT_MAX_ID,
 	STMT_AFTER,
 	STMT_ROOMS,
+	STMT_BEGIN_WRITE,
+	STMT_DEL_FIND,
+	STMT_DEL_ROW,
+	STMT_TOMBSTONE,
+	STMT_PRUNE_ROOMS,
+	STMT_PRUNE_KEEP,
+	STMT_PRUNE_WALK,
+	STMT_PRUNE_MARK,
+	STMT_PRUNE_DELETE,
+	STMT_IMPORT,
 	STMT__MAX
 };
 
 /*
  * Every statement the program runs after store_open, prepared once. Rows
- * of messages are always (id, ts, room, nick, text) so one function reads
- * them all. STMT_BEFORE with INT64_MAX is "the newest": the same range
- * scan of messages_room_id, backwards.
+ * of messages are always (id, ts, room, nick, text, deletes) so one
+ * function reads them all. STMT_BEFORE with INT64_MAX is "the newest": the
+ * same range scan of messages_room_id, backwards; history reads skip
+ * tombstones, reads after a cursor (STMT_SINCE, STMT_AFTER) carry them.
  *
  * The newest id is max(id), not sqlite_sequence: it is the newest row a
  * reader can actually get (store_read_after(max) is empty), it goes back
@@ -68,28 +81,97 @@ static const char *const store_sql[STMT__MAX] = {
 	    " WHERE client_id IS NOT NULL DO NOTHING"
 	    " RETURNING id, ts",
 	[STMT_FIND_CID] =
-	    "SELECT id, ts, room, nick, text FROM messages"
+	    "SELECT id, ts, room, nick, text, deletes FROM messages"
 	    " WHERE room = ?1 AND nick = ?2 AND client_id = ?3",
 	[STMT_SINCE] =
-	    "SELECT id, ts, room, nick, text FROM messages"
+	    "SELECT id, ts, room, nick, text, deletes FROM messages"
 	    " WHERE room = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
 	[STMT_BEFORE] =
-	    "SELECT id, ts, room, nick, text FROM messages"
-	    " WHERE room = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
-	[STMT_ROOM_LAST] = "SELECT last_id FROM rooms WHERE name = ?1",
+	    "SELECT id, ts, room, nick, text, deletes FROM messages"
+	    " WHERE room = ?1 AND id < ?2 AND deletes IS NULL"
+	    " ORDER BY id DESC LIMIT ?3",
+	/* A room emptied by retention still starts readers after what was
+	 * pruned. */
+	[STMT_ROOM_LAST] =
+	    "SELECT max(last_id, pruned_through), pruned_through FROM rooms"
+	    " WHERE name = ?1",
 	[STMT_MAX_ID] = "SELECT max(id) FROM messages",
 	[STMT_AFTER] =
-	    "SELECT id, ts, room, nick, text FROM messages"
+	    "SELECT id, ts, room, nick, text, deletes FROM messages"
 	    " WHERE id > ?1 ORDER BY id LIMIT ?2",
 	[STMT_ROOMS] =
-	    "SELECT name, last_id, messages FROM rooms ORDER BY name",
+	    "SELECT name, last_id, messages, pruned_through FROM rooms"
+	    " WHERE messages > 0 ORDER BY name",
+	[STMT_BEGIN_WRITE] = "BEGIN IMMEDIATE",
+	[STMT_DEL_FIND] =
+	    "SELECT room FROM messages WHERE id = ?1 AND deletes IS NULL",
+	[STMT_DEL_ROW] = "DELETE FROM messages WHERE id = ?1",
+	[STMT_TOMBSTONE] =
+	    "INSERT INTO messages (room, nick, text, ts, deletes)"
+	    " VALUES (?1, '', '', ?2, ?3)",
+	[STMT_PRUNE_ROOMS] = "SELECT name FROM rooms ORDER BY name",
+	/* The newest message that must go for the count limit. */
+	[STMT_PRUNE_KEEP] =
+	    "SELECT id FROM messages WHERE room = ?1 AND deletes IS NULL"
+	    " ORDER BY id DESC LIMIT 1 OFFSET ?2",
+	[STMT_PRUNE_WALK] =
+	    "SELECT id, ts FROM messages WHERE room = ?1 ORDER BY id LIMIT ?2",
+	[STMT_PRUNE_MARK] =
+	    "UPDATE rooms SET pruned_through = max(pruned_through, ?2)"
+	    " WHERE name = ?1",
+	[STMT_PRUNE_DELETE] =
+	    "DELETE FROM messages WHERE room = ?1 AND id <= ?2",
+	/* ?5 NULL: a new id. */
+	[STMT_IMPORT] =
+	    "INSERT INTO messages (room, nick, text, ts, id)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING",
 };
 
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[STMT__MAX];
 	int notify_fd;          /* -1 when read-only or not openable */
+	int busy_timeout_ms;
+	int64_t busy_deadline;  /* of the wait store_busy is in */
 };
+
+/* SQLite's own busy handler sleeps 1, 2, 5, 10 ... 100 ms between tries:
+ * fine for a person at a shell, a disaster for a commit of 50 us held by
+ * another worker process. Look again after 20 us, then 100 us, then 1 ms,
+ * until the busy timeout. */
+static int
+store_busy(void *arg, int n)
+{
+	struct store *s = arg;
+	int64_t now = chat_mono_ms();
+
+	if (n == 0)
+		s->busy_deadline = now + s->busy_timeout_ms;
+	if (now >= s->busy_deadline)
+		return 0;
+	usleep(n < 20 ? 20 : n < 100 ? 100 : 1000);
+	return 1;
+}
+
+/* Group commit. The sends of one process queue here; a thread that finds
+ * no commit running becomes the leader and stores everything queued in one
+ * transaction on its own connection, so that N concurrent sends cost one
+ * commit: one WAL write, one round of locks, one wakeup of the watchers. */
+struct pending {
+	struct pending *next;
+	const char *room, *nick, *text, *client_id;
+	struct chat_message m;
+	bool made, done;
+	enum chat_error e;
+};
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct pending *head, **tail;
+	bool leading;
+} wq = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL,
+    &wq.head, false };
 
 /* Retrying while another process holds a lock SQLite's busy handler does
  * not wait for (journal mode changes, a fresh database): pauses of 1, 2,
@@ -366,8 +448,13 @@ store_check(struct store *s, const struct store_options *o)
 	long long v;
 
 	retry_init(&r, o->busy_timeout_ms);
+	/* journal_size_limit: under steady load the WAL restarts from its
+	 * start after checkpoints but keeps its largest size on disk; cut it
+	 * back to 64 MiB when it restarts. */
 	if (db_exec(s->db, o->sync_full ? "PRAGMA synchronous=FULL" :
 	    "PRAGMA synchronous=NORMAL", &r) != SQLITE_OK ||
+	    db_exec(s->db, "PRAGMA journal_size_limit=67108864", &r) !=
+	    SQLITE_OK ||
 	    db_query(s->db, "PRAGMA journal_mode", &r, mode,
 	    sizeof(mode)) != SQLITE_OK ||
 	    db_user_version(s->db, &r, &v) != SQLITE_OK) {
@@ -434,7 +521,8 @@ store_open(const struct store_options *o)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, o->busy_timeout_ms);
+	s->busy_timeout_ms = o->busy_timeout_ms;
+	sqlite3_busy_handler(s->db, store_busy, s);
 	if (store_check(s, o) == -1 || store_prepare(s, o->path) == -1)
 		goto fail;
 	if (!o->readonly)
@@ -544,8 +632,8 @@ col_text(sqlite3_stmt *st, int i)
 	return t != NULL ? (const char *)t : "";
 }
 
-/* Runs a bound statement k whose rows are (id, ts, room, nick, text) and
- * appends them to out. */
+/* Runs a bound statement k whose rows are (id, ts, room, nick, text,
+ * deletes) and appends them to out. */
 static enum chat_error
 store_rows(struct store *s, enum store_stmt k, const char *fn,
     struct chat_list *out)
@@ -554,7 +642,7 @@ store_rows(struct store *s, enum store_stmt k, const char *fn,
 	enum chat_error e = CHAT_OK;
 	int rc;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (chat_list_push(out, sqlite3_column_int64(st, 0),
 		    sqlite3_column_int64(st, 1), col_text(st, 2),
 		    col_text(st, 3), col_text(st, 4)) == -1) {
@@ -562,6 +650,8 @@ store_rows(struct store *s, enum store_stmt k, const char *fn,
 			e = CHAT_E_INTERNAL;
 			break;
 		}
+		out->v[out->n - 1].deletes = sqlite3_column_int64(st, 5);
+	}
 	if (e == CHAT_OK && rc != SQLITE_DONE)
 		e = store_fail(s, fn, rc);
 	stmt_done(st);
@@ -669,26 +759,6 @@ store_find_cid(struct store *s, const char *room, const char *nick,
 	return e;
 }
 
-static enum chat_error
-store_append_cid(struct store *s, const char *room, const char *nick,
-    const char *text, const char *client_id, struct chat_message *m,
-    bool *made)
-{
-	enum chat_error e;
-	bool found;
-
-	for (int i = 0; i < STORE_CID_TRIES; i++) {
-		e = store_insert_cid(s, room, nick, text, client_id, m, made);
-		if (e != CHAT_OK || *made)
-			return e;
-		e = store_find_cid(s, room, nick, client_id, m, &found);
-		if (e != CHAT_OK || found)
-			return e;
-	}
-	log_warnx("store_append: a message with this client_id keeps being "
-	    "deleted");
-	return CHAT_E_INTERNAL;
-}
 
 /* Wakes watchers in every process: inotify reports IN_MODIFY. Written at
  * offset 0 so the file never grows. A failure costs only latency: the
@@ -700,23 +770,91 @@ store_notify(struct store *s)
 		log_debug("store_append: notify: %s", strerror(errno));
 }
 
+/* Stores one queued send inside the leader's transaction. */
+static enum chat_error
+store_one(struct store *s, struct pending *p)
+{
+	bool found;
+	enum chat_error e;
+
+	p->m.ts = chat_now_ms();
+	p->made = true;
+	if (p->client_id == NULL)
+		return store_insert(s, p->room, p->nick, p->text, &p->m);
+	e = store_insert_cid(s, p->room, p->nick, p->text, p->client_id,
+	    &p->m, &p->made);
+	if (e != CHAT_OK || p->made)
+		return e;
+	e = store_find_cid(s, p->room, p->nick, p->client_id, &p->m, &found);
+	return e == CHAT_OK && !found ? CHAT_E_INTERNAL : e;
+}
+
+/* The leader's work: the whole batch in one transaction, all or nothing,
+ * then one notify for every watcher. */
+static void
+store_commit_batch(struct store *s, struct pending *batch)
+{
+	enum chat_error e = store_step(s, STMT_BEGIN_WRITE, "store_append");
+	bool any = false;
+
+	for (struct pending *p = batch; p != NULL && e == CHAT_OK; p = p->next) {
+		e = store_one(s, p);
+		any |= p->made;
+	}
+	if (e == CHAT_OK)
+		e = store_step(s, STMT_COMMIT, "store_append");
+	if (e != CHAT_OK)
+		store_rollback(s);
+	for (struct pending *p = batch; p != NULL; p = p->next)
+		p->e = e;
+	if (e == CHAT_OK && any)
+		store_notify(s);
+}
+
+/* Queues me and waits until a leader, possibly this thread, stored it. */
+static void
+store_group_commit(struct store *s, struct pending *me)
+{
+	pthread_mutex_lock(&wq.mu);
+	*wq.tail = me;
+	wq.tail = &me->next;
+	while (!me->done) {
+		struct pending *batch;
+		if (wq.leading) {
+			pthread_cond_wait(&wq.cv, &wq.mu);
+			continue;
+		}
+		wq.leading = true;
+		batch = wq.head;
+		wq.head = NULL;
+		wq.tail = &wq.head;
+		pthread_mutex_unlock(&wq.mu);
+		store_commit_batch(s, batch);
+		pthread_mutex_lock(&wq.mu);
+		for (struct pending *p = batch; p != NULL; p = p->next)
+			p->done = true;
+		wq.leading = false;
+		pthread_cond_broadcast(&wq.cv);
+	}
+	pthread_mutex_unlock(&wq.mu);
+}
+
 enum chat_error
 store_append(struct store *s, const char *room, const char *nick,
     const char *text, const char *client_id, struct chat_message *out,
     bool *created)
 {
-	struct chat_message m = { .ts = chat_now_ms() };
-	enum chat_error e;
-	bool made = true;
+	struct pending me = { .room = room, .nick = nick, .text = text,
+	    .client_id = client_id };
+	struct chat_message m;
+	bool made;
 
-	if (client_id == NULL)
-		e = store_insert(s, room, nick, text, &m);
-	else
-		e = store_append_cid(s, room, nick, text, client_id, &m, &made);
-	if (e != CHAT_OK)
-		return e;
+	store_group_commit(s, &me);
+	if (me.e != CHAT_OK)
+		return me.e;
+	m = me.m;
+	made = me.made;
 	if (made) {
-		store_notify(s);
 		m.room = strdup(room);
 		m.nick = strdup(nick);
 		m.text = strdup(text);
@@ -769,31 +907,38 @@ store_read_room(struct store *s, const char *room,
 		return e;
 	}
 	e = store_rows(s, k, "store_read", out);
-	if (e == CHAT_OK && k == STMT_BEFORE)
+	/* out->v is NULL while the list is empty: no arithmetic on it. */
+	if (e == CHAT_OK && k == STMT_BEFORE && out->n > n0)
 		list_reverse(out->v + n0, out->n - n0);
 	return e;
 }
 
+/* The room's row of rooms: where readers start, and how far it was
+ * pruned (both 0 without a row). */
 static enum chat_error
-store_room_last(struct store *s, const char *room, int64_t *out)
+store_room_info(struct store *s, const char *room,
+    struct store_read_info *info)
 {
 	sqlite3_stmt *st = s->st[STMT_ROOM_LAST];
-	enum chat_error e;
+	enum chat_error e = CHAT_OK;
 	int rc;
 
-	if ((rc = bind_text(st, 1, room)) != SQLITE_OK) {
+	info->room_last = info->pruned_through = 0;
+	if ((rc = bind_text(st, 1, room)) == SQLITE_OK &&
+	    (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		info->room_last = sqlite3_column_int64(st, 0);
+		info->pruned_through = sqlite3_column_int64(st, 1);
+	} else if (rc != SQLITE_DONE)
 		e = store_fail(s, "store_read", rc);
-		stmt_done(st);
-		return e;
-	}
-	return store_int(s, STMT_ROOM_LAST, "store_read", out);
+	stmt_done(st);
+	return e;
 }
 
-/* One read transaction, so the messages, db_max and room_last agree. On
- * failure out is as it was. */
+/* One read transaction, so the messages and *info agree. On failure out
+ * is as it was. */
 enum chat_error
 store_read(struct store *s, const char *room, const struct store_query *q,
-    struct chat_list *out, int64_t *db_max, int64_t *room_last)
+    struct chat_list *out, struct store_read_info *info)
 {
 	size_t n0 = out != NULL ? out->n : 0;
 	enum chat_error e;
@@ -806,10 +951,10 @@ store_read(struct store *s, const char *room, const struct store_query *q,
 		return e;
 	if (out != NULL)
 		e = store_read_room(s, room, q, out);
-	if (e == CHAT_OK && db_max != NULL)
-		e = store_int(s, STMT_MAX_ID, "store_read", db_max);
-	if (e == CHAT_OK && room_last != NULL)
-		e = store_room_last(s, room, room_last);
+	if (e == CHAT_OK && info != NULL)
+		e = store_int(s, STMT_MAX_ID, "store_read", &info->db_max);
+	if (e == CHAT_OK && info != NULL)
+		e = store_room_info(s, room, info);
 	if (e == CHAT_OK)
 		e = store_step(s, STMT_COMMIT, "store_read");
 	if (e != CHAT_OK) {
@@ -850,7 +995,7 @@ store_max_id(struct store *s, int64_t *out)
 
 static int
 room_push(struct chat_room_list *l, const char *name, int64_t last_id,
-    int64_t messages)
+    int64_t messages, int64_t pruned_through)
 {
 	struct chat_room *v;
 	size_t cap;
@@ -866,6 +1011,7 @@ room_push(struct chat_room_list *l, const char *name, int64_t last_id,
 	snprintf(v->name, sizeof(v->name), "%s", name);
 	v->last_id = last_id;
 	v->messages = messages;
+	v->pruned_through = pruned_through;
 	return 0;
 }
 
@@ -885,7 +1031,8 @@ store_rooms(struct store *s, struct chat_room_list *out)
 		if (strlen(name) > CHAT_MAX_ROOM)
 			continue;
 		if (room_push(out, name, sqlite3_column_int64(st, 1),
-		    sqlite3_column_int64(st, 2)) == -1) {
+		    sqlite3_column_int64(st, 2),
+		    sqlite3_column_int64(st, 3)) == -1) {
 			log_warnx("store_rooms: out of memory");
 			e = CHAT_E_INTERNAL;
 			break;
@@ -897,4 +1044,350 @@ store_rooms(struct store *s, struct chat_room_list *out)
 	if (e != CHAT_OK)
 		out->n = n0;
 	return e;
+}
+
+/* --- moderation, retention, import -------------------------------------- */
+
+/* Binds ?1 = room (when not NULL) and then the n integers of v to
+ * statement k, runs it to its end and resets it. */
+static enum chat_error
+store_run(struct store *s, enum store_stmt k, const char *fn,
+    const char *room, int n, const int64_t *v)
+{
+	sqlite3_stmt *st = s->st[k];
+	enum chat_error e;
+	int i = 1, rc = SQLITE_OK;
+
+	if (room != NULL)
+		rc = bind_text(st, i++, room);
+	for (int j = 0; j < n && rc == SQLITE_OK; j++)
+		rc = sqlite3_bind_int64(st, i++, v[j]);
+	if (rc != SQLITE_OK) {
+		e = store_fail(s, fn, rc);
+		stmt_done(st);
+		return e;
+	}
+	return store_step(s, k, fn);
+}
+
+/* Commits the write transaction when e is CHAT_OK, else rolls it back.
+ * Returns the outcome. */
+static enum chat_error
+store_end(struct store *s, enum chat_error e, const char *fn)
+{
+	if (e == CHAT_OK)
+		e = store_step(s, STMT_COMMIT, fn);
+	if (e != CHAT_OK)
+		store_rollback(s);
+	return e;
+}
+
+/* The room of message id (not of a tombstone) into *room, a new string;
+ * NULL when there is no such message. */
+static enum chat_error
+store_del_find(struct store *s, int64_t id, char **room)
+{
+	sqlite3_stmt *st = s->st[STMT_DEL_FIND];
+	enum chat_error e = CHAT_OK;
+	int rc;
+
+	*room = NULL;
+	if ((rc = sqlite3_bind_int64(st, 1, id)) == SQLITE_OK &&
+	    (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((*room = strdup(col_text(st, 0))) == NULL) {
+			log_warnx("store_delete: out of memory");
+			e = CHAT_E_INTERNAL;
+		}
+	} else if (rc != SQLITE_DONE)
+		e = store_fail(s, "store_delete", rc);
+	stmt_done(st);
+	return e;
+}
+
+enum chat_error
+store_delete(struct store *s, int64_t id, struct chat_message *tomb)
+{
+	struct chat_message m = { .ts = chat_now_ms(), .deletes = id };
+	enum chat_error e;
+
+	if ((e = store_step(s, STMT_BEGIN_WRITE, "store_delete")) != CHAT_OK)
+		return e;
+	if ((e = store_del_find(s, id, &m.room)) == CHAT_OK && m.room == NULL)
+		e = CHAT_E_NOT_FOUND;
+	if (e == CHAT_OK)
+		e = store_run(s, STMT_DEL_ROW, "store_delete", NULL, 1, &id);
+	if (e == CHAT_OK)
+		e = store_run(s, STMT_TOMBSTONE, "store_delete", m.room, 2,
+		    (const int64_t[]){ m.ts, id });
+	if (e == CHAT_OK)
+		m.id = sqlite3_last_insert_rowid(s->db);
+	if ((e = store_end(s, e, "store_delete")) == CHAT_OK) {
+		store_notify(s);
+		m.nick = strdup("");
+		m.text = strdup("");
+		if (m.nick == NULL || m.text == NULL)
+			e = CHAT_E_INTERNAL;  /* committed all the same */
+	}
+	if (e == CHAT_OK && tomb != NULL)
+		*tomb = m;
+	else
+		chat_message_clear(&m);
+	return e;
+}
+
+/* Every name in rooms (with or without messages) into a new array of new
+ * strings; free with names_free. */
+static enum chat_error
+store_room_names(struct store *s, char ***names, size_t *n)
+{
+	sqlite3_stmt *st = s->st[STMT_PRUNE_ROOMS];
+	enum chat_error e = CHAT_OK;
+	size_t cap = 0;
+	char **v;
+	int rc;
+
+	*names = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((v = realloc(*names, cap * sizeof(*v))) == NULL)
+				break;
+			*names = v;
+		}
+		if (((*names)[*n] = strdup(col_text(st, 0))) == NULL)
+			break;
+		(*n)++;
+	}
+	if (rc == SQLITE_ROW) {
+		log_warnx("store_prune: out of memory");
+		e = CHAT_E_INTERNAL;
+	} else if (rc != SQLITE_DONE)
+		e = store_fail(s, "store_prune", rc);
+	stmt_done(st);
+	return e;
+}
+
+static void
+names_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The rows a prune removes from one room: id <= upto_id (the count limit)
+ * or ts < before_ts (the age limit), from the oldest on. */
+struct prune_rule {
+	int64_t upto_id;
+	int64_t before_ts;
+	int batch;
+};
+
+/* Walks the oldest rows of room while they may go: *n of them, the last
+ * one *upto. */
+static enum chat_error
+prune_walk(struct store *s, const char *room, const struct prune_rule *p,
+    int *n, int64_t *upto)
+{
+	sqlite3_stmt *st = s->st[STMT_PRUNE_WALK];
+	enum chat_error e = CHAT_OK;
+	int rc;
+
+	*n = 0;
+	if ((rc = bind_text(st, 1, room)) == SQLITE_OK &&
+	    (rc = sqlite3_bind_int(st, 2, p->batch)) == SQLITE_OK) {
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+		    (sqlite3_column_int64(st, 0) <= p->upto_id ||
+		    sqlite3_column_int64(st, 1) < p->before_ts)) {
+			*upto = sqlite3_column_int64(st, 0);
+			(*n)++;
+		}
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		e = store_fail(s, "store_prune", rc);
+	stmt_done(st);
+	return e;
+}
+
+/* One short write transaction: up to p->batch of the oldest rows go and
+ * the room remembers the highest id removed. *n: the rows removed. */
+static enum chat_error
+prune_batch(struct store *s, const char *room, const struct prune_rule *p,
+    int *n)
+{
+	int64_t upto = 0;
+	enum chat_error e;
+
+	if ((e = store_step(s, STMT_BEGIN_WRITE, "store_prune")) != CHAT_OK)
+		return e;
+	e = prune_walk(s, room, p, n, &upto);
+	/* Marked before the rows go, so that the delete trigger keeps the
+	 * rooms row of a room that empties. */
+	if (e == CHAT_OK && *n > 0)
+		e = store_run(s, STMT_PRUNE_MARK, "store_prune", room, 1,
+		    &upto);
+	if (e == CHAT_OK && *n > 0)
+		e = store_run(s, STMT_PRUNE_DELETE, "store_prune", room, 1,
+		    &upto);
+	return store_end(s, e, "store_prune");
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static enum chat_error
+prune_room(struct store *s, const char *room, const struct store_retention *r,
+    int64_t now_ms, int64_t *removed)
+{
+	struct prune_rule p = {
+		.before_ts = r->max_age_ms > 0 ? now_ms - r->max_age_ms :
+		    INT64_MIN,
+		.batch = r->batch > 0 && r->batch <= 10000 ? r->batch : 500,
+	};
+	enum chat_error e = CHAT_OK;
+	int n;
+
+	if (r->max_messages > 0) {
+		sqlite3_stmt *st = s->st[STMT_PRUNE_KEEP];
+		int rc;
+		if ((rc = bind_text(st, 1, room)) != SQLITE_OK ||
+		    (rc = sqlite3_bind_int64(st, 2, r->max_messages)) !=
+		    SQLITE_OK) {
+			e = store_fail(s, "store_prune", rc);
+			stmt_done(st);
+			return e;
+		}
+		if ((e = store_int(s, STMT_PRUNE_KEEP, "store_prune",
+		    &p.upto_id)) != CHAT_OK)
+			return e;
+	}
+	do {
+		if ((e = prune_batch(s, room, &p, &n)) != CHAT_OK)
+			break;
+		*removed += n;
+		if (n == p.batch)
+			sleep_ms(STORE_PRUNE_PAUSE_MS);
+	} while (n == p.batch);
+	return e;
+}
+
+enum chat_error
+store_prune(struct store *s, const struct store_retention *r, int64_t now_ms,
+    int64_t *removed)
+{
+	char **names = NULL;
+	size_t n = 0;
+	int64_t total = 0;
+	enum chat_error e;
+
+	if (r->max_age_ms <= 0 && r->max_messages <= 0)
+		return CHAT_OK;
+	e = store_room_names(s, &names, &n);
+	for (size_t i = 0; e == CHAT_OK && i < n; i++)
+		e = prune_room(s, names[i], r, now_ms, &total);
+	names_free(names, n);
+	if (removed != NULL)
+		*removed += total;
+	return e;
+}
+
+/* Stores one imported message; *stored is incremented when it was. */
+static enum chat_error
+import_one(struct store *s, const struct chat_message *m, size_t *stored)
+{
+	sqlite3_stmt *st = s->st[STMT_IMPORT];
+	enum chat_error e = CHAT_OK;
+	int rc;
+
+	if ((rc = bind_message(st, m->room, m->nick, m->text, m->ts)) ==
+	    SQLITE_OK)
+		rc = m->id > 0 ? sqlite3_bind_int64(st, 5, m->id) :
+		    sqlite3_bind_null(st, 5);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		*stored += (size_t)sqlite3_changes(s->db);
+	else
+		e = store_fail(s, "store_import", rc);
+	stmt_done(st);
+	return e;
+}
+
+enum chat_error
+store_import(struct store *s, const struct chat_message *v, size_t n,
+    size_t *stored)
+{
+	size_t k = 0;
+	enum chat_error e;
+
+	if ((e = store_step(s, STMT_BEGIN_WRITE, "store_import")) != CHAT_OK)
+		return e;
+	for (size_t i = 0; e == CHAT_OK && i < n; i++)
+		e = import_one(s, &v[i], &k);
+	if ((e = store_end(s, e, "store_import")) != CHAT_OK)
+		return e;
+	if (k > 0)
+		store_notify(s);
+	if (stored != NULL)
+		*stored += k;
+	return CHAT_OK;
+}
+
+/* The schema half of store_inspect: version, journal mode, newest id. */
+static void
+inspect_schema(sqlite3 *db, struct retry *r, struct store_health *out)
+{
+	char buf[32];
+
+	if (db_user_version(db, r, &out->schema) != SQLITE_OK) {
+		out->schema = -1;
+		return;
+	}
+	out->readable = true;
+	if (db_query(db, "PRAGMA journal_mode", r, buf, sizeof(buf)) ==
+	    SQLITE_OK)
+		out->wal = strcmp(buf, "wal") == 0;
+	if (out->schema >= 1 && db_query(db, "SELECT coalesce(max(id), 0) "
+	    "FROM messages", r, buf, sizeof(buf)) == SQLITE_OK)
+		out->last_id = strtoll(buf, NULL, 10);
+}
+
+int
+store_inspect(const struct store_options *o, struct store_health *out)
+{
+	struct retry r;
+	sqlite3 *db = NULL;
+
+	memset(out, 0, sizeof(*out));
+	out->schema = out->last_id = -1;
+	retry_init(&r, o->busy_timeout_ms);
+	if (sqlite3_open_v2(o->path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(out->error, sizeof(out->error), "%s",
+		    db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return db ? 0 : -1;
+	}
+	out->exists = true;
+	sqlite3_busy_timeout(db, o->busy_timeout_ms);
+	inspect_schema(db, &r, out);
+	if (!out->readable)
+		snprintf(out->error, sizeof(out->error), "%s",
+		    sqlite3_errmsg(db));
+	else if (!sqlite3_db_readonly(db, "main") &&
+	    db_exec(db, "BEGIN IMMEDIATE", &r) == SQLITE_OK)
+		out->writable = true;
+	else
+		snprintf(out->error, sizeof(out->error), "%s",
+		    sqlite3_errmsg(db));
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+	return 0;
 }

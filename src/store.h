@@ -58,17 +58,28 @@ struct store_query {
 	int limit;
 };
 
-/* Reads messages of room into *out, oldest first: since -> the first
- * `limit` with id > since; before -> the newest `limit` with id < before;
- * neither -> the newest `limit`. In the same snapshot sets *db_max to the
- * newest id of the whole database (0 when empty) and *room_last to the
- * newest id of the room (0 when none). Any output pointer may be NULL. */
-enum chat_error store_read(struct store *s, const char *room,
-    const struct store_query *q, struct chat_list *out, int64_t *db_max,
-    int64_t *room_last);
+/* What a read learns besides the messages, in the same snapshot. */
+struct store_read_info {
+	int64_t db_max;          /* newest id of the whole database, 0: empty */
+	int64_t room_last;       /* the room's newest id, tombstones and pruned
+	                          * ids included: where a reader starts; 0 when
+	                          * the room has never had a message */
+	int64_t pruned_through;  /* highest id retention removed from the
+	                          * room, 0: none; a cursor below it missed
+	                          * messages */
+};
 
-/* Reads up to limit messages of every room with id > after, oldest first
- * (the watcher's one query per wakeup). */
+/* Reads messages of room into *out, oldest first: since -> the first
+ * `limit` rows with id > since, tombstones included (deletes != 0);
+ * before -> the newest `limit` messages with id < before; neither -> the
+ * newest `limit` messages (history reads never return tombstones). Fills
+ * *info in the same snapshot. out and info may be NULL. */
+enum chat_error store_read(struct store *s, const char *room,
+    const struct store_query *q, struct chat_list *out,
+    struct store_read_info *info);
+
+/* Reads up to limit rows (messages and tombstones) of every room with id >
+ * after, oldest first (the watcher's one query per wakeup). */
 enum chat_error store_read_after(struct store *s, int64_t after, int limit,
     struct chat_list *out);
 
@@ -77,6 +88,58 @@ enum chat_error store_max_id(struct store *s, int64_t *out);
 
 /* Every room with at least one message, by name. */
 enum chat_error store_rooms(struct store *s, struct chat_room_list *out);
+
+/* Moderation: deletes message id and, in the same transaction, appends a
+ * tombstone for it (a new id; see struct chat_message), then touches the
+ * notify file so that waiting clients learn of it at once. On CHAT_OK
+ * *tomb holds the tombstone (free with chat_message_clear; tomb may be
+ * NULL). CHAT_E_NOT_FOUND when there is no message with that id (a
+ * tombstone's id included); the database is then unchanged. */
+enum chat_error store_delete(struct store *s, int64_t id,
+    struct chat_message *tomb);
+
+/* Retention: what store_prune keeps. 0 turns a limit off. */
+struct store_retention {
+	int64_t max_age_ms;      /* rows older than this go */
+	int64_t max_messages;    /* per room: rows older than the newest
+	                          * max_messages messages go */
+	int batch;               /* rows per transaction, 1-10000 (500) */
+};
+
+/* Prunes every room by r as of now_ms (chat_now_ms()): removes, oldest
+ * first, the room's rows (tombstones too) that are too old or beyond the
+ * newest max_messages messages, stopping at the first row that may stay,
+ * so what remains is always everything after rooms.pruned_through, which
+ * it raises. Works in short transactions of r->batch rows with a pause
+ * between them, so sends never wait long. Adds the rows removed to
+ * *removed (may be NULL). On failure the batches already committed stay
+ * committed. */
+enum chat_error store_prune(struct store *s, const struct store_retention *r,
+    int64_t now_ms, int64_t *removed);
+
+/* Import: stores each message of v[0..n) in one transaction, under its own
+ * id when that id is free (id 0: a new id), with its room, nick, text and
+ * ts as given; a message whose id exists is skipped. Adds the number
+ * stored to *stored (may be NULL) and touches the notify file. The caller
+ * validates the fields. On failure nothing of v is stored. */
+enum chat_error store_import(struct store *s, const struct chat_message *v,
+    size_t n, size_t *stored);
+
+/* What --check found out about a database, without creating or changing
+ * it. */
+struct store_health {
+	bool exists;             /* the file is there and SQLite opens it */
+	bool readable;           /* the schema could be read */
+	bool writable;           /* a write transaction could start */
+	bool wal;                /* journal_mode is wal */
+	long long schema;        /* PRAGMA user_version, -1 when unknown */
+	int64_t last_id;         /* newest id, -1 when unknown */
+	char error[256];         /* SQLite's sentence for the first failure */
+};
+
+/* Inspects the database at path (busy_timeout_ms from o) into *out.
+ * Returns 0 when it could look, -1 when out of memory. */
+int store_inspect(const struct store_options *o, struct store_health *out);
 
 /* The notify file's path for a database path: path + "-notify". Returns a
  * new string (caller frees) or NULL when out of memory. */
