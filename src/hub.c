@@ -5,6 +5,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,8 @@ struct batch {
 
 struct hub {
 	struct store *store;
+	char *db_path;
+	bool readonly;               /* started on read-only database files */
 	int ep, ino, efd;
 	char notify_name[NAME_MAX + 1];
 	int keepalive_ms;
@@ -829,12 +832,29 @@ hub_timeout(struct hub *h, int64_t now, int64_t fallback, int64_t recheck)
 	return next <= now ? 0 : (int)(next - now);
 }
 
+/* A process that opened its database while the files could not be
+ * written is stuck read-only (store_readonly): once they can be written
+ * again, it ends itself, and the web server (or systemd) starts a fresh
+ * worker that can send. Its waiting clients resume from their last id. */
+static void
+hub_check_writable(struct hub *h)
+{
+	if (!store_writable(h->db_path))
+		return;
+	log_warnx("hub: %s can be written again; this worker exits so that "
+	    "a new one, which can store messages, takes its place",
+	    h->db_path);
+	h->readonly = false;
+	kill(getpid(), SIGTERM);
+}
+
 static void *
 hub_main(void *arg)
 {
 	struct hub *h = arg;
 	struct epoll_event evs[MAX_EVENTS];
 	int64_t now = chat_mono_ms(), fallback = now + FALLBACK_MS, recheck = 0;
+	int64_t rw_check = fallback;
 
 	for (;;) {
 		bool look = false, told = false;
@@ -852,6 +872,10 @@ hub_main(void *arg)
 		}
 		now = chat_mono_ms();
 		look = told || now >= fallback || (recheck && now >= recheck);
+		if (h->readonly && now >= rw_check) {
+			hub_check_writable(h);
+			rw_check = now + FALLBACK_MS;
+		}
 		if (look) {
 			bool moved = hub_poll_db(h);
 			recheck = told && !moved ? now + RECHECK_MS : 0;
@@ -915,6 +939,11 @@ hub_start(const struct hub_options *o)
 	    store_max_id(h->store, &h->last_seen) != CHAT_OK)
 		goto fail;
 	atomic_store(&h->seen_max, h->last_seen);
+	if ((h->readonly = store_readonly(h->store)))
+		log_warnx("hub_start: %s cannot be written: sends answer 503 "
+		    "until it can", o->store.path);
+	if ((h->db_path = strdup(o->store.path)) == NULL)
+		goto fail;
 	h->ep = epoll_create1(EPOLL_CLOEXEC);
 	h->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (h->ep < 0 || h->efd < 0 || hub_watch(h, o->store.path) == -1)
@@ -931,6 +960,7 @@ fail:
 		close(h->ep);
 	if (h->efd >= 0)
 		close(h->efd);
+	free(h->db_path);
 	free(h);
 	return NULL;
 }

@@ -295,6 +295,29 @@ store_notify_path(const char *db_path)
 	return p;
 }
 
+bool
+store_readonly(struct store *s)
+{
+	return sqlite3_db_readonly(s->db, "main") == 1;
+}
+
+bool
+store_writable(const char *db_path)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		int fd;
+		snprintf(path, sizeof(path), "%s%s", db_path, suffix[i]);
+		if ((fd = open(path, O_RDWR | O_CLOEXEC)) >= 0)
+			close(fd);
+		else if (i == 0 || errno != ENOENT)
+			return false;
+	}
+	return true;
+}
+
 /* Creates path's directory (0700) when it is missing; only the last
  * level, so a mistyped path does not grow a tree. */
 static int

@@ -145,4 +145,14 @@ int store_inspect(const struct store_options *o, struct store_health *out);
  * new string (caller frees) or NULL when out of memory. */
 char *store_notify_path(const char *db_path);
 
+/* True when s was asked to open read-write but SQLite could only open the
+ * database read-only (its files were not writable then). Such a connection
+ * stays read-only, and so does every other one of the process: they share
+ * SQLite's mapping of the -shm file. */
+bool store_readonly(struct store *s);
+
+/* True when the database file and its -wal and -shm files (those that
+ * exist) can be opened for writing now. */
+bool store_writable(const char *db_path);
+
 #endif
