@@ -19,7 +19,7 @@ const PER_SENDER = 100;
 const POLLERS = 200;
 const STREAMS = 100;
 
-test(`three kill -9 of workers under ${SENDERS * PER_SENDER} sends and ${POLLERS + STREAMS} waiting clients: nothing lost, nothing twice`, async (t) => {
+test(`three kill -9 of workers under ${SENDERS * PER_SENDER} sends and ${POLLERS + STREAMS} waiting clients: nothing lost, nothing twice`, { timeout: 180000 }, async (t) => {
   const room = 'killed';
   const fds0 = srv.workers().reduce((n, p) => n + procStatus(p).fds, 0);
   const pollers = Array.from({ length: POLLERS }, () => new Poller(srv.url, room, 0));

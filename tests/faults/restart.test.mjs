@@ -14,7 +14,7 @@ before(async () => {
 });
 after(async () => { await stopAll(); await srv?.cleanup(); });
 
-test('lighttpd restarted under waiting clients and senders: everyone resumes, nothing lost, nothing twice', async (t) => {
+test('lighttpd restarted under waiting clients and senders: everyone resumes, nothing lost, nothing twice', { timeout: 120000 }, async (t) => {
   const room = 'restart';
   const clients = [
     ...Array.from({ length: 50 }, () => new Poller(srv.url, room, 0)),

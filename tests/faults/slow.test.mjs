@@ -23,7 +23,7 @@ after(async () => { await stopAll(); await srv?.cleanup(); });
 // Complete events (id lines) in raw event-stream text.
 const eventIds = (text) => [...text.matchAll(/^id: (\d+)\nevent: message\ndata: [^\n]*\n\n/gm)].map((m) => Number(m[1]));
 
-test(`a stream that stops reading is dropped, delays no one, and resumes without loss (${MESSAGES} messages of ${TEXT} bytes)`, async (t) => {
+test(`a stream that stops reading is dropped, delays no one, and resumes without loss (${MESSAGES} messages of ${TEXT} bytes)`, { timeout: 180000 }, async (t) => {
   const room = 'slow';
   const arrived = new Map();   // id -> times it reached each reading client
   const others = Array.from({ length: OTHERS }, () => new Stream(srv.url, room, 0, {
