@@ -12,6 +12,10 @@ CPPFLAGS += -std=c11 -D_GNU_SOURCE -Isrc -Ibuild
 LDLIBS := -lfcgi -lsqlite3 -lcjson -lpthread
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
+# The sanitizer build uses clang: its UBSan writes reports where
+# UBSAN_OPTIONS=log_path says (gcc 12's goes to stderr only), and a second
+# compiler's warnings are worth having.
+ASAN_CC ?= clang
 
 SRC := $(filter-out src/main.c,$(wildcard src/*.c))
 SQL := $(sort $(wildcard sql/[0-9]*.sql))
@@ -40,9 +44,9 @@ build/%.o: src/%.c src/*.h | build
 build/sql_migrations.o: build/sql_migrations.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 build/asan/%.o: src/%.c src/*.h | build/asan
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(SAN) -c -o $@ $<
+	$(ASAN_CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(SAN) -c -o $@ $<
 build/asan/sql_migrations.o: build/sql_migrations.c | build/asan
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
+	$(ASAN_CC) $(CPPFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
 
 build/libchat.a: $(OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -52,14 +56,14 @@ build/asan/libchat.a: $(ASAN_OBJ)
 $(BIN): build/main.o build/libchat.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(ASAN_BIN): build/asan/main.o build/asan/libchat.a
-	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
+	$(ASAN_CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
 
 # Unit tests: one program per module, cmocka, linked with the library.
 build/tests/%: tests/unit/%.c build/libchat.a | build/tests
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Wno-missing-prototypes -o $@ $^ \
 		-lcmocka $(LDLIBS)
 build/asan/tests/%: tests/unit/%.c build/asan/libchat.a | build/asan/tests
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Wno-missing-prototypes $(SAN) \
+	$(ASAN_CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Wno-missing-prototypes $(SAN) \
 		-o $@ $^ -lcmocka $(LDLIBS)
 
 # --- running -------------------------------------------------------------

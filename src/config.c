@@ -21,8 +21,9 @@ const struct config_var config_vars[] = {
 	{ "FCGICHAT_MAX_BODY", "16384", "largest request body, bytes "
 	    "(64-1048576)" },
 	{ "FCGICHAT_THREADS", "4", "accept threads per process (1-64)" },
-	{ "FCGICHAT_BUSY_TIMEOUT", "5000", "ms a send waits for the "
-	    "database lock before answering 503 (0-60000)" },
+	{ "FCGICHAT_BUSY_TIMEOUT", "5000", "ms a commit waits for the "
+	    "database lock before its sends answer 503 (0-60000); a send "
+	    "queued behind a waiting commit may wait twice that" },
 	{ "FCGICHAT_SYNCHRONOUS", "normal", "normal or full (fsync every "
 	    "commit)" },
 	{ "FCGICHAT_LOG_LEVEL", "info", "error, warn, info or debug" },

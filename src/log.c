@@ -30,6 +30,9 @@ log_init(const char *progname, enum log_level level)
 	log_level = level;
 }
 
+static void log_emit(enum log_level, int, const char *, va_list)
+    __attribute__((format(printf, 3, 0)));
+
 static void
 log_emit(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 {
