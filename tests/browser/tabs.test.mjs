@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLighttpd, waitFor } from '../lib/server.mjs';
-import { send as apiSend, fdCount } from '../lib/http.mjs';
+import { send as apiSend } from '../lib/http.mjs';
 import {
   launch, newContext, openChat, waitConnected, waitTexts, typeAndSend,
   shownIds, assertNoDuplicates, accessLog, WAIT,
@@ -14,16 +14,18 @@ import {
 const SLOW = 45000;
 let srv;
 let browser;
-let idleFds = 0;
+let lastParked = -1;
 
-/** Descriptors the workers hold beyond their idle count. */
-function parked() {
-  return srv.workers().reduce((n, pid) => n + fdCount(pid), 0) - idleFds;
+/** Requests parked in all workers, as /api/stats counts them (each worker
+ * publishes its figures twice a second). */
+async function parked() {
+  const r = await fetch(`${srv.url}/api/stats`);
+  lastParked = (await r.json()).waiting.total;
+  return lastParked;
 }
 
 before(async () => {
   srv = await startLighttpd({ procs: 2 });
-  idleFds = parked();
   browser = await launch();
 });
 
@@ -123,14 +125,14 @@ test('seven tabs stay live and can all send (one connection, counted at the serv
   for (const t of tabs) await waitTexts(t, texts, SLOW);
   assert.equal(tabs.reduce((n, t) => n + t.live, 0), 1, 'one live request for seven tabs');
 
-  // At the server: each parked request holds one FastCGI connection (a
-  // descriptor) in a worker; seven tabs park exactly one.
-  await waitFor(() => parked() === 1, { timeout: WAIT, what: `1 parked request (have ${parked()})` });
+  // At the server: seven tabs park exactly one request.
+  await waitFor(async () => (await parked()) === 1, { timeout: WAIT, what: '1 parked request' })
+    .catch((e) => { throw new Error(`${e.message} (have ${lastParked})`); });
   // ...and lighttpd logged each tab's send once.
   const posts = () => accessLog(srv).filter((l) => l.includes(`"POST /api/rooms/${room}/messages`));
   await waitFor(() => posts().length === 7, { timeout: WAIT, what: '7 sends in the access log' });
   await ctx.close();
-  await waitFor(() => parked() === 0, { timeout: WAIT, what: 'the stream to close' });
+  await waitFor(async () => (await parked()) === 0, { timeout: WAIT, what: 'the stream to close' });
   const streams = accessLog(srv).filter((l) => l.includes(`/api/rooms/${room}/events`));
   assert.ok(streams.length <= 1, `event streams at the server:\n${streams.join('\n')}`);
 });
