@@ -456,7 +456,10 @@ describe('logs', () => {
   }
 
   test('a line per start, per failed request (client bytes escaped), per stop', async () => {
-    assert.match(srv.log(), /fcgichat\[\d+\] info: main: fcgichat \S+ serving .*chat\.db at \/api with \d+ threads/);
+    // Logged once the accept threads run, which may be just after the
+    // first answer.
+    await waitFor(() => /fcgichat\[\d+\] info: main: fcgichat \S+ serving .*chat\.db at \/api with \d+ threads/.test(srv.log()),
+      { what: 'the start line' });
     // UTF-8 bytes and a backslash in the path.
     const answer = await raw(srv.port, 'GET /api/rooms/caf\u00e9\\x/messages HTTP/1.0\r\n\r\n');
     assert.match(answer, /^HTTP\/1\.0 400 /);
