@@ -54,7 +54,9 @@ test(`${LONGPOLLS} long-polls and ${STREAMS} streams abandoned: descriptors and 
     await openAndAbandon(stream, Math.min(BATCH / 2, STREAMS - done), idleFds);
     rows.push(status());
   }
-  assert.deepEqual(srv.workers(), pids, 'no worker died');
+  // On failure, say how the worker ended (lighttpd logs its exit status).
+  const ends = () => srv.log().split('\n').filter((l) => /child (exited|signalled)|fcgichat\[\d+\] (error|warn)/.test(l)).slice(-20).join('\n');
+  assert.deepEqual(srv.workers(), pids, `no worker died; server log:\n${ends()}`);
   for (const [i, now] of rows.entries()) {
     for (const [k, w] of now.entries()) {
       assert.equal(w.fds, idle[k].fds, `worker ${w.pid}: descriptors after batch ${i + 2}`);
