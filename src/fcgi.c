@@ -23,7 +23,8 @@ struct fcgi_req {
 	FCGX_Request r;
 };
 
-bool
+/* True when fd 0 is a listening socket: a web server spawned us. */
+static bool
 fcgi_is_spawned(void)
 {
 	struct sockaddr_storage sa;

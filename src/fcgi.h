@@ -20,9 +20,6 @@ struct fcgi_req;
  * action so workers exit with the server. Returns -1 on failure (logged). */
 int fcgi_init(const char *bind_path);
 
-/* True when fd 0 is a socket, i.e. a web server spawned us. */
-bool fcgi_is_spawned(void);
-
 /* A request object for one accept thread. NULL when out of memory. */
 struct fcgi_req *fcgi_req_new(int listen_fd);
 void fcgi_req_free(struct fcgi_req *r);   /* accepts NULL */

@@ -287,23 +287,3 @@ limit_wait_release(int handle)
 	sh->slots[handle].last_ms = chat_mono_ms();
 	unlock();
 }
-
-int
-limit_waiting(const char *addr)
-{
-	uint8_t a[16];
-	int n = 0;
-
-	if (sh == NULL || !parse_addr(addr, a))
-		return 0;
-	lock();
-	for (int i = 0; i < PROBES; i++) {
-		struct slot *s = &sh->slots[(addr_hash(a) + (unsigned)i) % SLOTS];
-		if (s->used && memcmp(s->addr, a, 16) == 0) {
-			n = slot_waiting(s);
-			break;
-		}
-	}
-	unlock();
-	return n;
-}

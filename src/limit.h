@@ -34,7 +34,4 @@ int limit_wait_acquire(const char *addr);
 /* Gives back a handle from limit_wait_acquire; ignores handles < 0. */
 void limit_wait_release(int handle);
 
-/* The number of waiting requests counted for addr in live processes. */
-int limit_waiting(const char *addr);
-
 #endif

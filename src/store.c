@@ -25,7 +25,6 @@ extern const char *const store_migrations[];
 extern const size_t store_migrations_n;
 
 #define STORE_RETRY_MAX_MS 32   /* longest pause between busy retries */
-#define STORE_CID_TRIES 3       /* idempotent send: insert/find rounds */
 #define STORE_PRUNE_PAUSE_MS 2  /* between prune batches: senders go first */
 
 enum store_stmt {

@@ -27,11 +27,6 @@ after(async () => {
   await srv?.cleanup();
 });
 
-function roomIds(room) {
-  const out = srv.sql(`SELECT id FROM messages WHERE room='${room}' ORDER BY id`).trim();
-  return out ? out.split('\n').map(Number) : [];
-}
-
 async function waitState(page, state, timeout = SLOW) {
   await page.waitForFunction((s) => window.fcgichat.state() === s, state, { timeout });
 }
@@ -59,7 +54,7 @@ for (const kind of ['sse', 'longpoll', 'poll']) {
 
     const ids = await shownIds(page);
     assertNoDuplicates(assert, ids, 'shown');
-    assert.deepEqual(ids, roomIds(room), 'the page shows exactly what the room holds');
+    assert.deepEqual(ids, srv.roomIds(room), 'the page shows exactly what the room holds');
     assert.deepEqual(ctx.problems, []);
     await ctx.close();
   });
@@ -133,7 +128,7 @@ test('the network drops and comes back: offline shown, then caught up', async ()
   await page.waitForFunction(() => window.fcgichat.outbox().length === 0, null, { timeout: SLOW });
   const ids = await shownIds(page);
   assertNoDuplicates(assert, ids);
-  assert.deepEqual(ids, roomIds(room));
+  assert.deepEqual(ids, srv.roomIds(room));
   assert.deepEqual(ctx.problems, []);
   await ctx.close();
 });
@@ -172,7 +167,7 @@ test('a laptop waking from sleep: a dead long-poll is dropped, the page catches 
   await waitConnected(page, 'longpoll');
   const ids = await shownIds(page);
   assertNoDuplicates(assert, ids);
-  assert.deepEqual(ids, roomIds(room));
+  assert.deepEqual(ids, srv.roomIds(room));
   for (const r of dead) await r.abort().catch(() => {});
   await ctx.close();
 });
@@ -202,6 +197,6 @@ test('Auto falls back to long-polling, then polling, when transports keep failin
   await waitTexts(page, ['via long-poll', 'nudge', 'via polling'], SLOW);
   const ids = await shownIds(page);
   assertNoDuplicates(assert, ids);
-  assert.deepEqual(ids, roomIds(room));
+  assert.deepEqual(ids, srv.roomIds(room));
   await ctx.close();
 });

@@ -34,11 +34,6 @@ after(async () => {
   await srv?.cleanup();
 });
 
-function roomIds(room) {
-  const out = srv.sql(`SELECT id FROM messages WHERE room='${room}' ORDER BY id`).trim();
-  return out ? out.split('\n').map(Number) : [];
-}
-
 /** Opens n tabs of one room in ctx, counting each tab's live requests. */
 async function openTabs(ctx, n, room, opts = {}) {
   const tabs = [];
@@ -99,7 +94,7 @@ test('tabs of one room share one connection; the next tab takes over', async () 
     window.fcgichat.role() === 'follower', null, { timeout: WAIT })));
   const newRoles = await Promise.all(followers.map(role));
   assert.deepEqual([...newRoles].sort(), ['follower', 'leader']);
-  const all = roomIds(room);
+  const all = srv.roomIds(room);
   for (const t of followers) {
     await t.waitForFunction((want) => want.every((id) => window.fcgichat.ids().includes(id)),
       all, { timeout: SLOW });

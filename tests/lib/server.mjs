@@ -241,6 +241,11 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
     sql(query) {
       return execFileSync('sqlite3', ['-cmd', '.timeout 5000', dbPath, query], { encoding: 'utf8' });
     },
+    // The ids of a room in the database, oldest first.
+    roomIds(room) {
+      const out = this.sql(`SELECT id FROM messages WHERE room='${room}' ORDER BY id`).trim();
+      return out ? out.split('\n').map(Number) : [];
+    },
     async cleanup() {
       await this.stop();
       fs.rmSync(dir, { recursive: true, force: true });
