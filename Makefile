@@ -66,6 +66,10 @@ build/asan/tests/%: tests/unit/%.c build/asan/libchat.a | build/asan/tests
 	$(ASAN_CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -Wno-missing-prototypes $(SAN) \
 		-o $@ $^ -lcmocka $(LDLIBS)
 
+# Programs the fault tests run next to the worker.
+build/tests/fdhold: tests/faults/fdhold.c | build/tests
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -o $@ $<
+
 # --- running -------------------------------------------------------------
 
 # Debian packages: what `make run` needs, and what the tests add.
@@ -122,7 +126,7 @@ integration-asan: $(ASAN_BIN)
 
 # Everything, normal and sanitized, then one summary line.
 test: $(BIN) $(ASAN_BIN) $(UNIT:%=build/tests/%) \
-		$(UNIT:%=build/asan/tests/%)
+		$(UNIT:%=build/asan/tests/%) build/tests/fdhold
 	@sh tests/run-all.sh
 
 # Each libFuzzer target (tests/fuzz/) for FUZZ_SECONDS after replaying the

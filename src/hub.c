@@ -252,12 +252,19 @@ waiter_free(struct waiter *w)
 	free(w);
 }
 
-/* Forgets a filed waiter: closes its connection (the web server then ends
- * the response; a browser resumes from its last id). */
+/* Forgets a filed waiter and ends its connection (the web server then ends
+ * the response; a browser resumes from its last id). While another process
+ * holds a copy of the descriptor (lsof, ss -p and /proc readers for an
+ * instant, a debugger, a forked child), close() alone neither removes it
+ * from epoll, which would go on reporting the freed waiter (epoll(7), Q&A
+ * 6), nor ends the connection: both are done explicitly first. */
 static void
 waiter_drop(struct hub *h, struct waiter *w, bool failed)
 {
 	struct room *r = w->u.room;
+
+	epoll_ctl(h->ep, EPOLL_CTL_DEL, w->fd, NULL);
+	shutdown(w->fd, SHUT_WR);
 
 	if (w->prev)
 		w->prev->next = w->next;

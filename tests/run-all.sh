@@ -37,6 +37,12 @@ run "ops (install, Debian web servers)" env SUITE_NAME=ops \
 # readers, restarts) and hostile input, against lighttpd.
 run "faults (lighttpd)" env SUITE_NAME=faults \
 	FCGICHAT_BIN="$PWD/cgi-bin/fcgichat.fcgi" sh tests/run-integration.sh faults/
+# Hostile input, slow readers and held descriptors again with the
+# sanitized worker (the other fault tests measure memory or kill workers).
+run "faults (lighttpd), ASan+UBSan worker" env SUITE_NAME=faults-asan \
+	FCGICHAT_BIN="$PWD/build/asan/fcgichat.fcgi" FCGICHAT_ASAN=1 \
+	sh tests/run-integration.sh faults/bad-input.test.mjs \
+	faults/slow.test.mjs faults/held.test.mjs
 if [ -d tests/browser ] && ls tests/browser/*.test.mjs >/dev/null 2>&1; then
 	run "browser (Chromium)" env SUITE_NAME=browser \
 		FCGICHAT_BIN="$PWD/cgi-bin/fcgichat.fcgi" sh tests/run-integration.sh browser/
@@ -47,4 +53,4 @@ suites=$(grep -cE '^[a-z-]+: [0-9]+ passed, [0-9]+ failed$' "$log")
 rm -f "$log"
 echo
 echo "total: $pass passed, $fail failed"
-[ "$fail" -eq 0 ] && [ "$suites" -ge 8 ]
+[ "$fail" -eq 0 ] && [ "$suites" -ge 9 ]

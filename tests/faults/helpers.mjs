@@ -233,6 +233,32 @@ export async function rawOpen(port, request, n, { concurrency = 500 } = {}) {
   return socks;
 }
 
+// An event stream that reads its head, then stops reading (its receive
+// buffer stays small: the kernel grows it only for a reader). Resolves
+// once the head came, within timeout; .raw is what it read, .ended whether
+// the server ended it; resume() reads on.
+export function stalledStream(port, room, { timeout = 10000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const st = { raw: '', ended: false };
+    const s = st.sock = net.connect({ host: '127.0.0.1', port }, () => {
+      s.write(`GET /api/rooms/${room}/events?since=0 HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
+    });
+    const t = setTimeout(() => { s.destroy(); reject(new Error(`no stream head within ${timeout} ms`)); }, timeout);
+    st.resume = () => s.resume();
+    s.setEncoding('latin1');
+    s.on('data', (c) => {
+      st.raw += c;
+      if (!st.started && st.raw.includes('retry: 3000')) {
+        st.started = true;
+        s.pause();
+        clearTimeout(t);
+        resolve(st);
+      }
+    });
+    for (const e of ['end', 'close', 'error']) s.on(e, () => { st.ended = true; });
+  });
+}
+
 // Sends a raw request and resolves the raw answer (status line, headers
 // and body as text) when the server closes, or what came within timeout.
 export function rawExchange(port, data, { timeout = 10000 } = {}) {

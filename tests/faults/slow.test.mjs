@@ -5,9 +5,8 @@
 // with Last-Event-ID, gets every message it had not got, none twice.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { startLighttpd, waitFor } from '../lib/server.mjs';
-import { Stream, tryRequest, roomIds, stopAll, sleep } from './helpers.mjs';
+import { Stream, stalledStream, tryRequest, roomIds, stopAll, sleep } from './helpers.mjs';
 
 const OTHERS = 20;
 const MESSAGES = 2000;
@@ -31,20 +30,8 @@ test(`a stream that stops reading is dropped, delays no one, and resumes without
   }));
   await waitFor(() => others.every((s) => s.open), { what: 'streams open' });
 
-  // The slow client: reads the head of its stream, then no more. Its
-  // receive buffer stays small (the kernel grows it only for a reader).
-  let raw = '';
-  let ended = false;
-  const slow = net.connect({ host: '127.0.0.1', port: srv.port }, () => {
-    slow.write(`GET /api/rooms/${room}/events?since=0 HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
-  });
-  slow.setEncoding('latin1');
-  slow.on('data', (c) => { raw += c; });
-  slow.on('end', () => { ended = true; });
-  slow.on('close', () => { ended = true; });
-  slow.on('error', () => { ended = true; });
-  await waitFor(() => raw.includes('retry: 3000'), { what: 'the slow stream to start' });
-  slow.pause();
+  // The slow client: reads the head of its stream, then no more.
+  const slow = await stalledStream(srv.port, room);
 
   const acked = new Map();
   const text = 'x'.repeat(TEXT);
@@ -67,8 +54,8 @@ test(`a stream that stops reading is dropped, delays no one, and resumes without
 
   // Now read what the slow client was sent: the server ended it.
   slow.resume();
-  await waitFor(() => ended, { timeout: 20000, what: 'the slow stream to have been ended by the server' });
-  const got = eventIds(raw);
+  await waitFor(() => slow.ended, { timeout: 20000, what: 'the slow stream to have been ended by the server' });
+  const got = eventIds(slow.raw);
   assert.ok(got.length < MESSAGES, 'the slow stream was cut short');
   assert.deepEqual(got, ids.slice(0, got.length), 'what it got is a gapless start');
 
@@ -77,6 +64,6 @@ test(`a stream that stops reading is dropped, delays no one, and resumes without
   await waitFor(() => got.length + again.ids.length >= MESSAGES, { timeout: 20000, what: 'the resumed stream to catch up' });
   await sleep(200);
   assert.deepEqual([...got, ...again.ids], ids, 'nothing lost, nothing twice');
-  t.diagnostic(`the slow stream got ${got.length} of ${MESSAGES} (${raw.length} bytes) before it was dropped; ` +
+  t.diagnostic(`the slow stream got ${got.length} of ${MESSAGES} (${slow.raw.length} bytes) before it was dropped; ` +
     `slowest delivery to the ${OTHERS} others ${worst} ms`);
 });
