@@ -177,7 +177,7 @@ UNIT_SED = -e 's|[^ =]*/lib/[a-z-]*/fcgichat\.fcgi|$(INST_BIN)|g' \
 
 install: $(BIN)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SBINDIR) \
-		$(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(DATADIR)/conf \
+		$(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(DATADIR)/conf/errors \
 		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BIN) $(DESTDIR)$(INST_BIN)
 	ln -sf $(INST_BIN) $(DESTDIR)$(SBINDIR)/fcgichat
@@ -186,11 +186,12 @@ install: $(BIN)
 		|| exit 1; done
 	install -m 0644 $(SQL) sql/README.md $(DESTDIR)$(DATADIR)/sql/
 	install -m 0644 $(INST_CONF) $(DESTDIR)$(DATADIR)/conf/
+	install -m 0644 conf/errors/*.html $(DESTDIR)$(DATADIR)/conf/errors/
 	install -m 0644 src/fcgichat.8 $(DESTDIR)$(MANDIR)/man8/fcgichat.8
 	install -m 0644 $(INST_DOCS) $(DESTDIR)$(DOCDIR)/
 	sh conf/install-conf.sh lighttpd conf/lighttpd-fcgichat.conf \
 		$(INST_BIN) $(STATEDIR) $(PROCS) $(DATADIR)/htdocs \
-		> $(DESTDIR)$(DATADIR)/conf/50-fcgichat.conf
+		$(DATADIR)/conf/errors > $(DESTDIR)$(DATADIR)/conf/50-fcgichat.conf
 	$(foreach f,$(APACHE_SNIPPETS),sh conf/install-conf.sh apache $(f) \
 		$(INST_BIN) $(STATEDIR) $(DATADIR)/htdocs \
 		> $(DESTDIR)$(DATADIR)/conf/$(call apache_name,$(f)) &&) true

@@ -2,7 +2,7 @@
 # install-conf.sh - writes a web server snippet for the installed fcgichat to
 # stdout, made at `make install` time from the snippets in conf/ with the
 # installed paths, so that conf/ stays the one source:
-#   install-conf.sh lighttpd SNIPPET BIN STATEDIR PROCS HTDOCS
+#   install-conf.sh lighttpd SNIPPET BIN STATEDIR PROCS HTDOCS ERRORS
 #     -> /etc/lighttpd/conf-available/50-fcgichat.conf
 #        (lighty-enable-mod fcgichat): the paths, then the snippet itself
 #   install-conf.sh apache SNIPPET BIN STATEDIR HTDOCS
@@ -19,7 +19,7 @@ body() {
 }
 
 lighttpd() {
-	snippet=$1 bin=$2 state=$3 procs=$4 htdocs=$5
+	snippet=$1 bin=$2 state=$3 procs=$4 htdocs=$5 errors=$6
 	cat <<EOF
 # 50-fcgichat.conf - fcgichat (real-time chat) for this lighttpd, made by
 # \`make install\` from $(basename "$snippet"). Enable it with
@@ -34,6 +34,7 @@ lighttpd() {
 var.fcgichat_bin = "$bin"
 var.fcgichat_var = "$state"
 var.fcgichat_procs = $procs
+var.fcgichat_errors = "$errors"
 
 EOF
 	body "$snippet"
@@ -74,7 +75,7 @@ EOF
 kind=$1
 shift
 case $kind in
-lighttpd) [ $# -eq 5 ] && lighttpd "$@" ;;
+lighttpd) [ $# -eq 6 ] && lighttpd "$@" ;;
 apache) [ $# -eq 4 ] && apache "$@" ;;
 *) echo "usage: install-conf.sh lighttpd|apache ..." >&2; exit 2 ;;
 esac

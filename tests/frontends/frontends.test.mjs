@@ -303,10 +303,12 @@ test('a long-poll held for the longest wait (60 s) ends with the worker\'s empty
   }
 });
 
-test('mod_fcgid with every process held for good: a request waits about a minute, then Apache answers 503', async () => {
+test('mod_fcgid with every process held for good: a request waits about a minute, then Apache answers 503 with the API\'s error body', async () => {
   const r = await refused;
   assert.equal(r.error, undefined, r.error);
   assert.equal(r.status, 503, r.text?.slice(0, 200));
+  assert.equal(r.headers['content-type'], 'application/json; charset=utf-8');
+  assert.equal(r.json?.error?.code, 'unavailable', 'the API\'s error body, not Apache\'s page');
   // mod_fcgid tries 64 times a second apart (fcgid_bridge.c), then gives up.
   assert.ok(r.took >= 55000 && r.took < 80000, `refused after ${r.took} ms`);
   assert.match(full.log(), /mod_fcgid: can't apply process slot/);

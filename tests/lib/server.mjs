@@ -116,28 +116,46 @@ export function descendantsRunning(pid, bin) {
   return out.sort((a, b) => a - b);
 }
 
-// Inodes of the listening unix sockets (flag __SO_ACCEPTCON).
-function listeningInodes() {
-  const set = new Set();
-  for (const line of fs.readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length >= 7 && (parseInt(f[3], 16) & 0x10000)) set.add(f[6]);
-  }
-  return set;
+// The unix sockets of /proc/net/unix: inode, path (bound ones), and
+// whether it listens (flag __SO_ACCEPTCON).
+function unixSockets() {
+  return fs.readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)
+    .map((line) => line.trim().split(/\s+/)).filter((f) => f.length >= 7)
+    .map((f) => ({ inode: f[6], path: f[7], listening: (parseInt(f[3], 16) & 0x10000) !== 0 }));
 }
 
-// Connected sockets a process holds: its requests in progress and parked.
-export function connectionCount(pid, listening = listeningInodes()) {
-  let n = 0;
+// Inodes of the listening unix sockets.
+function listeningInodes() {
+  return new Set(unixSockets().filter((u) => u.listening).map((u) => u.inode));
+}
+
+// Socket inodes among a process's descriptors.
+function socketInodes(pid) {
+  const out = [];
   try {
     for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
       try {
         const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (m && !listening.has(m[1])) n++;
+        if (m) out.push(m[1]);
       } catch {}
     }
   } catch {}
-  return n;
+  return out;
+}
+
+// Connections in the accept queues of the given processes' listening
+// sockets: the server side of a connection takes its listener's path, and
+// stays out of every descriptor table until accepted.
+function queuedAt(pids) {
+  const held = new Set(pids.flatMap(socketInodes));
+  const all = unixSockets();
+  const paths = new Set(all.filter((u) => u.listening && u.path && held.has(u.inode)).map((u) => u.path));
+  return all.filter((u) => !u.listening && paths.has(u.path) && !held.has(u.inode)).length;
+}
+
+// Connected sockets a process holds: its requests in progress and parked.
+export function connectionCount(pid, listening = listeningInodes()) {
+  return socketInodes(pid).filter((i) => !listening.has(i)).length;
 }
 
 function fdCountOf(pid) {
@@ -154,7 +172,8 @@ function fdCountOf(pid) {
 //              waiting client a whole process (conf/DEPLOYING.md)
 //   workers()  worker pids; workerFds() descriptors they hold;
 //   connections() connected sockets they hold (requests being answered
-//              or parked); stop(), start(), restart(), log(), sql(q),
+//              or parked); queued() connections waiting for them to
+//              accept; stop(), start(), restart(), log(), sql(q),
 //              cleanup()
 export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs = FCGID_PROCS, env = {}, dir } = {}) {
   if (!FRONTENDS.includes(frontend)) throw new Error(`unknown front end ${frontend}`);
@@ -213,6 +232,9 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
     connections() {
       const listening = listeningInodes();
       return this.workers().reduce((n, p) => n + connectionCount(p, listening), 0);
+    },
+    queued() {
+      return queuedAt(this.workers());
     },
     async stop() {
       const p = this.proc;

@@ -298,6 +298,7 @@ describe('Apache, Debian layout', { skip: !isRoot || !fs.existsSync('/usr/sbin/a
     const env = apacheEnv(d);
     fs.chownSync(path.join(d, 'run/fcgid'), fs.statSync(path.join(d, 'var/lib/fcgichat')).uid, 0);
     enable(env, 'mod', 'fcgid');
+    enable(env, 'mod', 'headers');
     enable(env, 'conf', 'fcgichat-fcgid');
     assert.equal(fs.readlinkSync(path.join(env.APACHE_CONFDIR, 'conf-enabled/fcgichat-fcgid.conf')),
       '../conf-available/fcgichat-fcgid.conf');
@@ -317,6 +318,7 @@ describe('Apache, Debian layout', { skip: !isRoot || !fs.existsSync('/usr/sbin/a
     if (!fs.existsSync(path.join(d, 'etc/apache2/conf-available/fcgichat.conf'))) return;
     const env = apacheEnv(d);
     enable(env, 'mod', 'proxy_fcgi');
+    enable(env, 'mod', 'headers');
     enable(env, 'conf', 'fcgichat');
     // The worker as the systemd unit runs it.
     const sock = path.join(state, 'fcgichat.sock');
@@ -329,6 +331,13 @@ describe('Apache, Debian layout', { skip: !isRoot || !fs.existsSync('/usr/sbin/a
       await waitFor(() => fs.existsSync(sock), { what: 'the worker socket' });
       apache = await runApache(d, env, `Define FCGICHAT_SOCKET ${sock}\n`);
       await exercise(apache.base, TOKEN);
+      // The worker gone: Apache's own 503 carries the API's error body.
+      await stopServer(w);
+      const r = await fetch(`${apache.base}/api/health`);
+      assert.equal(r.status, 503);
+      assert.equal(r.headers.get('content-type'), 'application/json; charset=utf-8');
+      assert.equal(r.headers.get('retry-after'), '5');
+      assert.equal((await r.json()).error.code, 'unavailable');
     } finally {
       // The worker first: Apache's children proxying a closed event
       // stream then end at once instead of at their next keepalive.
