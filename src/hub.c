@@ -2,7 +2,6 @@
 #include "hub.h"
 
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -84,7 +83,7 @@ struct hub {
 	char *db_path;
 	bool readonly;               /* started on read-only database files */
 	int ep, ino, efd;
-	char notify_name[NAME_MAX + 1];
+	char *notify_path;
 	int keepalive_ms;
 	int64_t last_seen;
 	struct room *rooms[ROOM_BUCKETS];
@@ -252,19 +251,22 @@ waiter_free(struct waiter *w)
 	free(w);
 }
 
-/* Forgets a filed waiter and ends its connection (the web server then ends
- * the response; a browser resumes from its last id). While another process
- * holds a copy of the descriptor (lsof, ss -p and /proc readers for an
- * instant, a debugger, a forked child), close() alone neither removes it
- * from epoll, which would go on reporting the freed waiter (epoll(7), Q&A
- * 6), nor ends the connection: both are done explicitly first. */
+/* Forgets a filed waiter and closes its connection: after its answer, when
+ * its client has gone, or failed (the web server then ends the response; a
+ * browser resumes from its last id). While another process holds a copy
+ * of the descriptor (lsof, ss -p and /proc readers for an instant, a
+ * debugger, a forked child), close() alone neither removes it from epoll,
+ * which would go on reporting the freed waiter (epoll(7), Q&A 6), nor ends
+ * the connection: the first is done explicitly, and the second too when
+ * the web server has not had the end of the answer. */
 static void
 waiter_drop(struct hub *h, struct waiter *w, bool failed)
 {
 	struct room *r = w->u.room;
 
 	epoll_ctl(h->ep, EPOLL_CTL_DEL, w->fd, NULL);
-	shutdown(w->fd, SHUT_WR);
+	if (failed)
+		shutdown(w->fd, SHUT_WR);
 
 	if (w->prev)
 		w->prev->next = w->next;
@@ -794,23 +796,17 @@ drain(int fd)
 		;
 }
 
-/* True when the inotify events read name the notify file. */
+/* Watches the notify file itself, not its directory: SQLite's writes to
+ * the -wal file beside it would wake every watcher several times per
+ * commit. hub_main calls it again every FALLBACK_MS, so a notify file
+ * removed and made anew is watched within that; the watch on a replaced
+ * file lasts while writers still write to it. False when the file cannot
+ * be watched now. */
 static bool
-hub_read_inotify(struct hub *h)
+hub_watch_notify(struct hub *h)
 {
-	char b[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-	bool hit = false;
-	ssize_t n;
-
-	while ((n = read(h->ino, b, sizeof(b))) > 0) {
-		for (char *p = b; p < b + n;) {
-			struct inotify_event *e = (struct inotify_event *)p;
-			if (e->len && strcmp(e->name, h->notify_name) == 0)
-				hit = true;
-			p += sizeof(*e) + e->len;
-		}
-	}
-	return hit;
+	return inotify_add_watch(h->ino, h->notify_path,
+	    IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB) >= 0;
 }
 
 static void
@@ -869,9 +865,10 @@ hub_main(void *arg)
 		    hub_timeout(h, now, fallback, recheck));
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
-			if (p == &tag_inotify)
-				told |= hub_read_inotify(h);
-			else if (p == &tag_event) {
+			if (p == &tag_inotify) {
+				drain(h->ino);
+				told = true;
+			} else if (p == &tag_event) {
 				drain(h->efd);
 				hub_take_incoming(h);
 			} else
@@ -884,7 +881,10 @@ hub_main(void *arg)
 			rw_check = now + FALLBACK_MS;
 		}
 		if (look) {
-			bool moved = hub_poll_db(h);
+			bool moved;
+			if (h->ino >= 0 && now >= fallback)
+				hub_watch_notify(h);
+			moved = hub_poll_db(h);
 			recheck = told && !moved ? now + RECHECK_MS : 0;
 			fallback = now + FALLBACK_MS;
 		}
@@ -894,42 +894,33 @@ hub_main(void *arg)
 	return NULL;
 }
 
-/* Watches the notify file's directory. Without inotify (the per-user
- * limit fs.inotify.max_user_instances, 128 by default, is easily reached
- * by many mod_fcgid processes) the watcher still works, on its fallback
- * timer: messages then arrive within FALLBACK_MS. Returns -1 only when the
+/* Watches the notify file. Without inotify (the per-user limit
+ * fs.inotify.max_user_instances, 128 by default, is easily reached by many
+ * mod_fcgid processes) the watcher still works, on its fallback timer:
+ * messages then arrive within FALLBACK_MS. Returns -1 only when the
  * watcher cannot run at all. */
 static int
 hub_watch(struct hub *h, const char *db_path)
 {
-	char *notify = store_notify_path(db_path), *d1 = NULL, *d2 = NULL;
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &tag_event };
-	int rc = -1;
 
-	if (notify == NULL || (d1 = strdup(notify)) == NULL ||
-	    (d2 = strdup(notify)) == NULL ||
+	if ((h->notify_path = store_notify_path(db_path)) == NULL ||
 	    epoll_ctl(h->ep, EPOLL_CTL_ADD, h->efd, &ev) == -1)
-		goto done;
-	rc = 0;
-	snprintf(h->notify_name, sizeof(h->notify_name), "%s", basename(d1));
+		return -1;
 	h->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	ev.data.ptr = &tag_inotify;
-	if (h->ino < 0 || inotify_add_watch(h->ino, dirname(d2),
-	    IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0 ||
-	    epoll_ctl(h->ep, EPOLL_CTL_ADD, h->ino, &ev) == -1) {
-		log_warn("hub_watch: no inotify on the directory of %s; "
-		    "messages reach waiting clients within %d ms instead of "
-		    "at once (raise fs.inotify.max_user_instances)", notify,
-		    FALLBACK_MS);
+	if (h->ino < 0 || epoll_ctl(h->ep, EPOLL_CTL_ADD, h->ino, &ev) == -1) {
+		log_warn("hub_watch: no inotify; messages reach waiting "
+		    "clients within %d ms instead of at once (raise "
+		    "fs.inotify.max_user_instances)", FALLBACK_MS);
 		if (h->ino >= 0)
 			close(h->ino);
 		h->ino = -1;
-	}
-done:
-	free(notify);
-	free(d1);
-	free(d2);
-	return rc;
+	} else if (!hub_watch_notify(h))
+		log_warn("hub_watch: cannot watch %s; trying again every %d "
+		    "ms, messages reach waiting clients within that meanwhile",
+		    h->notify_path, FALLBACK_MS);
+	return 0;
 }
 
 struct hub *
@@ -968,6 +959,7 @@ fail:
 	if (h->efd >= 0)
 		close(h->efd);
 	free(h->db_path);
+	free(h->notify_path);
 	free(h);
 	return NULL;
 }
