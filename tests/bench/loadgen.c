@@ -279,6 +279,30 @@ static long errors_total(const struct errors *e)
 	       e->dup + e->gap + e->missing + e->send + e->deadline;
 }
 
+/* The kinds of the errors, for a summary line: " (http 3, reset 1)", or
+ * "" when there were none. */
+static const char *errors_brief(const struct errors *e)
+{
+	static char b[256];
+	const struct { const char *k; long v; } kinds[] = {
+		{ "connect", e->connect }, { "http", e->http },
+		{ "reset", e->reset }, { "timeout", e->timeout },
+		{ "parse", e->parse }, { "dup", e->dup }, { "gap", e->gap },
+		{ "missing", e->missing }, { "send", e->send },
+		{ "deadline", e->deadline },
+	};
+	int n = 0;
+
+	b[0] = '\0';
+	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+		if (kinds[i].v && n < (int)sizeof b - 1)
+			n += snprintf(b + n, sizeof b - (size_t)n, "%s%s %ld",
+				      n ? ", " : " (", kinds[i].k, kinds[i].v);
+	if (n > 0 && n < (int)sizeof b - 1)
+		snprintf(b + n, sizeof b - (size_t)n, ")");
+	return b;
+}
+
 struct lat {
 	int64_t *v;
 	size_t n, cap;
@@ -1329,11 +1353,12 @@ static int report_fanout(struct ctx *x)
 	printf(",\"ok\":%s}\n", pass ? "true" : "false");
 	printf("# fanout %s %s N=%d M=%d: p50 %.2f ms, p90 %.2f, p99 %.2f, "
 	       "max %.2f; %.0f deliveries/s; %zu/%ld delivered, %d/%d clients "
-	       "got all once in order, %ld errors: %s\n", o->label,
+	       "got all once in order, %ld errors%s: %s\n", o->label,
 	       transport_name(o), o->clients, o->messages, lat_ms(&x->lat, 50),
 	       lat_ms(&x->lat, 90), lat_ms(&x->lat, 99), lat_ms(&x->lat, 100),
 	       rate, x->lat.n, expect, clients_ok, o->clients,
-	       errors_total(&x->err), pass ? "OK" : "FAILED");
+	       errors_total(&x->err), errors_brief(&x->err),
+	       pass ? "OK" : "FAILED");
 	return pass;
 }
 
@@ -1352,9 +1377,9 @@ static int report_idle(struct ctx *x)
 	json_errors(x);
 	printf(",\"ok\":%s}\n", pass ? "true" : "false");
 	printf("# idle %s %s N=%d: %d parked, %d connected after %.0f s, "
-	       "%ld errors: %s\n", o->label, transport_name(o), o->clients,
+	       "%ld errors%s: %s\n", o->label, transport_name(o), o->clients,
 	       x->parked, still, o->seconds, errors_total(&x->err),
-	       pass ? "OK" : "FAILED");
+	       errors_brief(&x->err), pass ? "OK" : "FAILED");
 	return pass;
 }
 
@@ -1374,10 +1399,11 @@ static int report_loop(struct ctx *x, double secs)
 	json_errors(x);
 	printf(",\"ok\":%s}\n", pass ? "true" : "false");
 	printf("# %s %s C=%d: %.0f %s/s over %.1f s, p50 %.2f ms, p99 %.2f, "
-	       "max %.2f, %ld errors: %s\n", name, o->label, o->clients, rate,
+	       "max %.2f, %ld errors%s: %s\n", name, o->label, o->clients, rate,
 	       o->scenario == S_SEND ? "messages" : "requests", secs,
 	       lat_ms(&x->lat, 50), lat_ms(&x->lat, 99), lat_ms(&x->lat, 100),
-	       errors_total(&x->err), pass ? "OK" : "FAILED");
+	       errors_total(&x->err), errors_brief(&x->err),
+	       pass ? "OK" : "FAILED");
 	return pass;
 }
 
