@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "chat.h"
+#include "csv.h"
 #include "housekeep.h"
 #include "json.h"
 #include "query.h"
@@ -23,6 +24,7 @@
 
 #define EXPORT_PAGE 1000         /* rows per read while exporting */
 #define IMPORT_CHUNK 500         /* messages per import transaction */
+#define UTF8_BOM "\xEF\xBB\xBF"
 
 struct admin_ctx {
 	const struct config *cfg;
@@ -49,8 +51,8 @@ static const struct verb {
 	[ADMIN_ROOMS] = { "rooms", 0, 0, NULL, "admin rooms", admin_rooms },
 	[ADMIN_EXPORT] = { "export", 1, 1, "--csv", "admin export ROOM [--csv]",
 	    admin_export },
-	[ADMIN_IMPORT] = { "import", 0, 1, NULL, "admin import [FILE]",
-	    admin_import },
+	[ADMIN_IMPORT] = { "import", 0, 1, "--csv",
+	    "admin import [FILE] [--csv]", admin_import },
 	[ADMIN_DELETE] = { "delete", 1, 1, NULL, "admin delete ID",
 	    admin_delete },
 	[ADMIN_PRUNE] = { "prune", 0, 0, NULL, "admin prune", admin_prune },
@@ -147,38 +149,6 @@ admin_rooms(struct admin_ctx *a, const struct admin_cmd *cmd)
 	return 0;
 }
 
-/* One CSV field (RFC 4180): quoted, with quotes doubled. */
-static void
-csv_field(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-static void
-csv_row(FILE *f, const struct chat_message *m)
-{
-	time_t secs = (time_t)(m->ts / 1000);
-	char stamp[32] = "";
-	struct tm tm;
-
-	if (gmtime_r(&secs, &tm) != NULL)
-		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(f, "%" PRId64 ",%" PRId64 ",%s.%03dZ,", m->id, m->ts, stamp,
-	    (int)(m->ts % 1000));
-	csv_field(f, m->room);
-	fputc(',', f);
-	csv_field(f, m->nick);
-	fputc(',', f);
-	csv_field(f, m->text);
-	fputs("\r\n", f);
-}
-
 /* Writes the messages of l (not its tombstones) as JSON lines or CSV. */
 static int
 export_page(FILE *f, const struct chat_list *l, bool csv, struct buf *b)
@@ -187,7 +157,7 @@ export_page(FILE *f, const struct chat_list *l, bool csv, struct buf *b)
 		if (l->v[i].deletes != 0)
 			continue;
 		if (csv) {
-			csv_row(f, &l->v[i]);
+			csv_put_message(f, &l->v[i]);
 			continue;
 		}
 		buf_reset(b);
@@ -210,7 +180,7 @@ admin_export(struct admin_ctx *a, const struct admin_cmd *cmd)
 	int rc = 0;
 
 	if (cmd->csv)
-		fputs("id,ts,time,room,nick,text\r\n", a->out);
+		fputs(CSV_HEADER "\r\n", a->out);
 	for (;;) {
 		if (store_read(a->store, cmd->room, &q, &l, NULL) != CHAT_OK ||
 		    export_page(a->out, &l, cmd->csv, &b) == -1) {
@@ -251,27 +221,67 @@ import_flush(struct admin_ctx *a, struct chat_message *v, size_t *n,
 	return e == CHAT_OK ? 0 : -1;
 }
 
-/* Reads JSON lines from f, storing them IMPORT_CHUNK at a time. */
+/* One message from the record rec[0..len) (NUL-terminated) of the input,
+ * a JSON line or a CSV record. */
+static enum chat_error
+import_parse(char *rec, size_t len, bool csv, struct chat_message *m,
+    const char **why)
+{
+	struct csv_field f[CSV_FIELDS];
+	int n;
+
+	if (!csv)
+		return json_parse_message(rec, len, chat_now_ms(), m, why);
+	if ((n = csv_split(rec, len, f, CSV_FIELDS)) == -1) {
+		*why = "not a CSV record of 6 fields (" CSV_HEADER ")";
+		return CHAT_E_BAD_PARAM;
+	}
+	return csv_message(f, n, chat_now_ms(), m, why);
+}
+
+/* The next record of f: a CSV record, or a line (JSON lines). */
+static ssize_t
+import_record(FILE *f, bool csv, char **rec, size_t *cap, size_t *lines)
+{
+	ssize_t len;
+
+	if (csv)
+		return csv_read_record(f, rec, cap, lines);
+	if ((len = getline(rec, cap, f)) == -1)
+		return -1;
+	(*lines)++;
+	while (len > 0 && strchr("\r\n", (*rec)[len - 1]) != NULL)
+		(*rec)[--len] = '\0';
+	return len;
+}
+
+/* Reads JSON lines or CSV records (after an optional CSV_HEADER line)
+ * from f, storing them IMPORT_CHUNK at a time. */
 static int
-import_stream(struct admin_ctx *a, FILE *f, const char *name,
+import_stream(struct admin_ctx *a, FILE *f, const char *name, bool csv,
     struct import_tally *t)
 {
 	struct chat_message v[IMPORT_CHUNK];
-	size_t n = 0, cap = 0, lineno = 0;
-	char *line = NULL;
+	size_t n = 0, cap = 0, lines = 0, at;
+	char *rec = NULL;
 	const char *why;
 	ssize_t len;
 	int rc = 0;
 
-	while (rc == 0 && (len = getline(&line, &cap, f)) != -1) {
-		lineno++;
-		while (len > 0 && strchr("\r\n", line[len - 1]) != NULL)
-			line[--len] = '\0';
-		if (len == 0)
+	while (rc == 0 && (at = lines + 1,
+	    len = import_record(f, csv, &rec, &cap, &lines)) != -1) {
+		if (csv && at == 1 && len >= 3 &&
+		    memcmp(rec, UTF8_BOM, 3) == 0) {
+			/* as spreadsheets write it */
+			memmove(rec, rec + 3, (size_t)len - 2);
+			len -= 3;
+		}
+		if (len == 0 || (csv && at == 1 && strcmp(rec, CSV_HEADER) == 0))
 			continue;
-		if (json_parse_message(line, (size_t)len, chat_now_ms(), &v[n],
-		    &why) != CHAT_OK) {
-			fprintf(stderr, "fcgichat: %s:%zu: %s\n", name, lineno,
+		why = NULL;
+		if (import_parse(rec, (size_t)len, csv, &v[n], &why) !=
+		    CHAT_OK) {
+			fprintf(stderr, "fcgichat: %s:%zu: %s\n", name, at,
 			    why ? why : "not a message");
 			t->bad++;
 			continue;
@@ -283,7 +293,7 @@ import_stream(struct admin_ctx *a, FILE *f, const char *name,
 		rc = import_flush(a, v, &n, t);
 	for (size_t i = 0; i < n; i++)
 		chat_message_clear(&v[i]);
-	free(line);
+	free(rec);
 	return ferror(f) ? -1 : rc;
 }
 
@@ -299,7 +309,7 @@ admin_import(struct admin_ctx *a, const struct admin_cmd *cmd)
 		fprintf(stderr, "fcgichat: %s: %s\n", name, strerror(errno));
 		return 1;
 	}
-	rc = import_stream(a, f, name, &t);
+	rc = import_stream(a, f, name, cmd->csv, &t);
 	if (f != stdin)
 		fclose(f);
 	fprintf(a->out, "imported %zu messages, skipped %zu (id in use), "

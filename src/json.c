@@ -371,41 +371,27 @@ json_take_int(const cJSON *v, int64_t min, int64_t def, int64_t *out)
 	return true;
 }
 
-static enum chat_error
-json_take_room(const cJSON *v, char **out, const char **why)
-{
-	enum chat_error e;
-
-	if (!cJSON_IsString(v))
-		return json_fail(why, CHAT_E_BAD_ROOM,
-		    "room is required and must be a string");
-	e = validate_room(v->valuestring, strlen(v->valuestring), why);
-	if (e == CHAT_OK && (*out = strdup(v->valuestring)) == NULL)
-		return json_fail(why, CHAT_E_INTERNAL, "out of memory");
-	return e;
-}
-
 /* Fills *out from the fields of root, checking them in a fixed order. */
 static enum chat_error
 json_take_message(const cJSON *root, int64_t default_ts,
     struct chat_message *out, const char **why)
 {
-	enum chat_error e;
+	const cJSON *room = cJSON_GetObjectItemCaseSensitive(root, "room");
+	const cJSON *nick = cJSON_GetObjectItemCaseSensitive(root, "nick");
+	const cJSON *text = cJSON_GetObjectItemCaseSensitive(root, "text");
 
 	if (!json_take_int(cJSON_GetObjectItemCaseSensitive(root, "id"), 1, 0,
 	    &out->id) || !json_take_int(cJSON_GetObjectItemCaseSensitive(root,
 	    "ts"), 0, default_ts, &out->ts))
 		return json_fail(why, CHAT_E_BAD_PARAM,
 		    "id and ts must be whole numbers (id >= 1, ts >= 0)");
-	e = json_take_room(cJSON_GetObjectItemCaseSensitive(root, "room"),
-	    &out->room, why);
-	if (e == CHAT_OK)
-		e = json_take_nick(cJSON_GetObjectItemCaseSensitive(root,
-		    "nick"), &out->nick, why);
-	if (e == CHAT_OK)
-		e = json_take_text(cJSON_GetObjectItemCaseSensitive(root,
-		    "text"), &out->text, why);
-	return e;
+	if (!cJSON_IsString(room) || !cJSON_IsString(nick) ||
+	    !cJSON_IsString(text))
+		return json_fail(why, CHAT_E_BAD_JSON,
+		    "room, nick and text are required and must be strings");
+	return validate_message(room->valuestring, strlen(room->valuestring),
+	    nick->valuestring, strlen(nick->valuestring), text->valuestring,
+	    strlen(text->valuestring), out, why);
 }
 
 enum chat_error

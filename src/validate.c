@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "chat.h"
 #include "utf8.h"
@@ -182,4 +183,21 @@ validate_client_id(const char *s, size_t len, const char **why)
 			    "client_id may only hold printable ASCII without "
 			    "spaces");
 	return CHAT_OK;
+}
+
+enum chat_error
+validate_message(const char *room, size_t room_len, const char *nick,
+    size_t nick_len, const char *text, size_t text_len,
+    struct chat_message *out, const char **why)
+{
+	size_t start, len;
+	enum chat_error e;
+
+	if ((e = validate_room(room, room_len, why)) != CHAT_OK ||
+	    (e = validate_nick(nick, nick_len, &start, &len, why)) != CHAT_OK)
+		return e;
+	if ((out->room = strndup(room, room_len)) == NULL ||
+	    (out->nick = strndup(nick + start, len)) == NULL)
+		return validate_fail(why, CHAT_E_INTERNAL, "out of memory");
+	return validate_text(text, text_len, &out->text, &len, why);
 }

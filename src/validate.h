@@ -31,4 +31,13 @@ enum chat_error validate_text(const char *s, size_t len, char **out,
 enum chat_error validate_client_id(const char *s, size_t len,
     const char **why);
 
+/* room, nick and text of a message from outside the API (admin import),
+ * checked as a send's are: on CHAT_OK out->room, out->nick (trimmed) and
+ * out->text (normalised) are new strings. On failure some may be set:
+ * chat_message_clear(out) frees them. */
+struct chat_message;
+enum chat_error validate_message(const char *room, size_t room_len,
+    const char *nick, size_t nick_len, const char *text, size_t text_len,
+    struct chat_message *out, const char **why);
+
 #endif

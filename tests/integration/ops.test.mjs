@@ -367,8 +367,42 @@ describe('history: export, import, delete', () => {
     assert.ok(r.stdout.includes('"quote "" and \\ back"'));
   });
 
+  test('import CSV: what export --csv wrote comes back the same; rows typed with no id get new ones; bad rows are named', async () => {
+    const ex = admin(srv, ['export', 'io', '--csv']);
+    assert.equal(ex.status, 0, ex.stderr);
+    const other = path.join(dir, 'csv.db');
+    assert.equal(run(['--init'], { FCGICHAT_DB: other }).status, 0);
+    let im = run(['admin', 'import', '--csv'], { FCGICHAT_DB: other }, { input: ex.stdout });
+    assert.equal(im.status, 0, im.stderr);
+    assert.equal(im.stdout.trim(), 'imported 6 messages, skipped 0 (id in use), 0 bad lines');
+    assert.equal(run(['admin', 'export', 'io', '--csv'], { FCGICHAT_DB: other }).stdout, ex.stdout);
+    assert.equal(run(['admin', 'export', 'io'], { FCGICHAT_DB: other }).stdout, admin(srv, ['export', 'io']).stdout);
+
+    // Rows typed in a spreadsheet: a byte order mark, LF line ends, no id
+    // or ts, a quoted field over two lines; then a row of 5 fields and one
+    // with a bad room, each named by its line, and neither stored.
+    const file = path.join(dir, 'sheet.csv');
+    fs.writeFileSync(file, [
+      '\ufeffid,ts,time,room,nick,text',
+      ',,,sheet,ann,"first, with a comma"',
+      ',,,sheet,bob,"two',
+      'lines and a ""quote"""',
+      ',,,sheet,cy',
+      ',,,bad room,dan,x',
+      '',
+    ].join('\n'));
+    im = run(['admin', 'import', file, '--csv'], { FCGICHAT_DB: other });
+    assert.equal(im.status, 1, 'bad rows fail the import');
+    assert.match(im.stderr, /sheet\.csv:5: a record has 6 fields/);
+    assert.match(im.stderr, /sheet\.csv:6: room may only hold/);
+    assert.equal(im.stdout.trim(), 'imported 2 messages, skipped 0 (id in use), 2 bad lines');
+    const rows = run(['admin', 'export', 'sheet'], { FCGICHAT_DB: other }).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(rows.map((m) => [m.nick, m.text]), [['ann', 'first, with a comma'], ['bob', 'two\nlines and a "quote"']]);
+    assert.ok(rows.every((m) => m.id > 6 && m.ts > 0));
+  });
+
   test('bad admin usage: exit 2', () => {
-    for (const args of [[], ['nope'], ['export'], ['export', 'bad room'], ['delete', 'x'], ['delete', '0'], ['rooms', 'extra'], ['export', 'r', '--json']]) {
+    for (const args of [[], ['nope'], ['export'], ['export', 'bad room'], ['delete', 'x'], ['delete', '0'], ['rooms', 'extra'], ['export', 'r', '--json'], ['import', '--json'], ['rooms', '--csv']]) {
       const r = admin(srv, args);
       assert.equal(r.status, 2, args.join(' '));
       assert.match(r.stderr, /fcgichat: admin: /);
