@@ -6,8 +6,17 @@
 // ../ops/install.test.mjs; mod_fcgid past its cap: frontends.test.mjs.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { startServer, waitFor, FRONTENDS } from '../lib/server.mjs';
 import { request } from '../lib/http.mjs';
+
+// Every thread of pid has stopped (state T): SIGSTOP takes effect when
+// each thread next runs, and a thread woken in accept() may take one more
+// connection first.
+const stopped = (pid) => fs.readdirSync(`/proc/${pid}/task`).every((t) => {
+  const stat = fs.readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T';
+});
 
 for (const fe of FRONTENDS) {
   test(`${fe}: a worker killed while a send waits for it: the front end's 5xx has the API's error body`, async () => {
@@ -16,6 +25,7 @@ for (const fe of FRONTENDS) {
     const pids = srv.workers();
     try {
       for (const p of pids) process.kill(p, 'SIGSTOP');
+      await waitFor(() => pids.every(stopped), { what: `the workers stopped (${fe})` });
       const answer = request(srv.url, 'POST', '/api/rooms/gone/messages', { body: { nick: 'a', text: 'lost?' }, timeout: 30000 });
       await waitFor(() => srv.queued() >= 1, { what: `the send queued at the stopped worker (${fe})` });
       for (const p of pids) process.kill(p, 'SIGKILL');
