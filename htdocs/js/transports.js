@@ -391,7 +391,9 @@ class AutoTransport {
     const t = this.inner;
     if (!this.running || this.index === 0 || !t) return;
     if (t.state.state !== 'connected') {
-      this._upgradeTimer = setTimeout(() => this._upgrade(), this.upgradeAfter);
+      // Reconnecting just now (after a sleep, say): try again shortly,
+      // not another 10 minutes later.
+      this._upgradeTimer = setTimeout(() => this._upgrade(), 5000);
       return;
     }
     const since = t.since;

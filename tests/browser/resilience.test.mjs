@@ -1,7 +1,8 @@
 // resilience.test.mjs - never lose, never repeat: the server stopped and
 // restarted under an open page (each transport), a message sent during the
 // outage, the network dropping and coming back, and Auto falling back when
-// a transport keeps failing while the server itself is fine.
+// a transport keeps failing while the server itself is fine, and going
+// back to event streams 10 minutes later (the page's clock moved on).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLighttpd } from '../lib/server.mjs';
@@ -195,6 +196,35 @@ test('Auto falls back to long-polling, then polling, when transports keep failin
     window.fcgichat.state() === 'connected', null, { timeout: SLOW });
   await apiSend(srv.url, room, 'x', 'via polling');
   await waitTexts(page, ['via long-poll', 'nudge', 'via polling'], SLOW);
+  const ids = await shownIds(page);
+  assertNoDuplicates(assert, ids);
+  assert.deepEqual(ids, srv.roomIds(room));
+  await ctx.close();
+});
+
+test('Auto goes back to event streams 10 minutes after falling back, once they work again', async () => {
+  const room = 'upgrade';
+  const ctx = await newContext(browser);
+  await ctx.route('**/api/rooms/upgrade/events**', (route) => route.fulfill({
+    status: 502, contentType: 'text/plain', body: 'bad gateway',
+  }));
+  // The page's clock runs as usual, and can be moved on 10 minutes at once.
+  const page = await openChat(ctx, srv, { room, nick: 'auto', transport: 'auto', interval: 1,
+    setup: (p) => p.clock.install() });
+  await page.waitForFunction(() => window.fcgichat.transport() === 'longpoll' &&
+    window.fcgichat.state() === 'connected', null, { timeout: SLOW });
+  await apiSend(srv.url, room, 'x', 'via long-poll');
+  await waitTexts(page, ['via long-poll'], SLOW);
+
+  await ctx.unroute('**/api/rooms/upgrade/events**');
+  await page.clock.fastForward('09:00');
+  assert.equal(await page.evaluate(() => window.fcgichat.transport()), 'longpoll', 'not before 10 minutes');
+  await page.clock.fastForward('01:01');
+  await page.waitForFunction(() => window.fcgichat.transport() === 'sse' &&
+    window.fcgichat.state() === 'connected', null, { timeout: SLOW });
+  assert.match(await page.locator('#status .status-kind').textContent(), /Auto · (Event stream|SSE)/);
+  await apiSend(srv.url, room, 'x', 'via the stream');
+  await waitTexts(page, ['via long-poll', 'via the stream'], SLOW);
   const ids = await shownIds(page);
   assertNoDuplicates(assert, ids);
   assert.deepEqual(ids, srv.roomIds(room));
