@@ -6,8 +6,10 @@
 #include <fcgiapp.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -33,6 +35,29 @@ fcgi_is_spawned(void)
 	/* getpeername fails with ENOTCONN on a listening socket. */
 	return getpeername(0, (struct sockaddr *)&sa, &len) == -1 &&
 	    errno == ENOTCONN;
+}
+
+/* True when the parent is a web server that stays as long as it serves:
+ * lighttpd, or Apache's mod_fcgid process manager; not a launcher that
+ * exits once it has started us (spawn-fcgi). */
+static bool
+parent_is_server(void)
+{
+	static const char *const servers[] = { "lighttpd", "apache2", "httpd" };
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)getppid());
+	if ((f = fopen(path, "r")) == NULL)
+		return false;
+	if (fgets(comm, sizeof(comm), f) == NULL)
+		comm[0] = '\0';
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	for (size_t i = 0; i < sizeof(servers) / sizeof(servers[0]); i++)
+		if (strcmp(comm, servers[i]) == 0)
+			return true;
+	return false;
 }
 
 static int
@@ -72,8 +97,14 @@ fcgi_init(const char *bind_path)
 	}
 	if ((fd = systemd_fd()) >= 0)
 		return fd;
-	if (fcgi_is_spawned())
+	if (fcgi_is_spawned()) {
+		/* A server that goes without stopping them (killed, crashed)
+		 * takes them along too, rather than leaving them holding the
+		 * database and a socket nobody connects to. */
+		if (parent_is_server())
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
 		return 0;
+	}
 	log_errorx("fcgi_init: not started by a web server; give --socket "
 	    "PATH or set FCGICHAT_SOCKET to listen on a socket of its own");
 	return -1;

@@ -5,6 +5,7 @@
 // from its last id, ends up with exactly the room's messages, none twice.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { startLighttpd, waitFor } from '../lib/server.mjs';
 import { Poller, Stream, sendSure, sqlRows, roomIds, waitAllGot, procStatus, sleep, stopAll } from './helpers.mjs';
 
@@ -97,4 +98,18 @@ test(`three kill -9 of workers under ${SENDERS * PER_SENDER} sends and ${POLLERS
   // The kills did hit waiting clients (else this test proves little).
   assert.ok(pollers.some((p) => p.failures > 0) && streams.some((s) => s.ends > 0), 'some waiting clients were cut');
   assert.equal(srv.workers().length, 2);
+});
+
+test('lighttpd itself killed with -9: its workers end too, none left holding the database', async () => {
+  const own = await startLighttpd({ procs: 2 });
+  const workers = own.workers();
+  try {
+    assert.equal(workers.length, 2);
+    own.proc.kill('SIGKILL');
+    await waitFor(() => workers.every((w) => !fs.existsSync(`/proc/${w}/fd`)),
+      { timeout: 5000, what: `workers ${workers.join(', ')} to end` });
+  } finally {
+    for (const w of workers) { try { process.kill(w, 'SIGKILL'); } catch {} }
+    await own.cleanup();
+  }
 });

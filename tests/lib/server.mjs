@@ -238,7 +238,7 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
     },
     async stop() {
       const p = this.proc;
-      if (!p || p.exitCode !== null) return;
+      if (!p || p.exitCode !== null || p.signalCode !== null) return;
       const workers = this.workers();
       const done = new Promise((r) => p.once('exit', r));
       p.kill('SIGTERM');
