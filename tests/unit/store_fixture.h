@@ -5,9 +5,6 @@
 #ifndef STORE_FIXTURE_H
 #define STORE_FIXTURE_H
 
-#include <sys/stat.h>
-
-#include <ftw.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,38 +13,17 @@
 #include <sqlite3.h>
 
 #include "store.h"
-
-struct fx {
-	char dir[64];
-	char path[PATH_MAX];
-	struct store_options o;
-	struct store *s;
-};
-
-static int
-rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
+#include "tmp_db.h"
 
 static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	if (f == NULL)
+	if (f == NULL || tmp_db_open(f, FIXTURE_NAME) == -1) {
+		free(f);
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/%s.XXXXXX", FIXTURE_NAME);
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/chat.db", f->dir);
-	f->o.path = f->path;
-	f->o.busy_timeout_ms = 5000;
-	if (store_migrate(&f->o) != 0 || (f->s = store_open(&f->o)) == NULL)
-		return -1;
+	}
 	*state = f;
 	return 0;
 }
@@ -57,8 +33,7 @@ teardown(void **state)
 {
 	struct fx *f = *state;
 
-	store_free(f->s);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmp_db_close(f);
 	free(f);
 	return 0;
 }

@@ -4,7 +4,6 @@
  * findings of --check. */
 #include <sys/stat.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +19,7 @@
 #include "admin.h"
 #include "log.h"
 #include "store.h"
+#include "tmp_db.h"
 
 /* --- parsing ------------------------------------------------------------ */
 
@@ -89,38 +89,22 @@ test_parse_bad(void **state)
 
 /* --- running against a database ----------------------------------------- */
 
-struct fx {
-	char dir[64];
-	char path[128];
+struct afx {
+	struct fx db;
 	struct config c;
-	struct store *s;
 };
-
-static int
-rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 static int
 setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	struct store_options o = { .busy_timeout_ms = 5000 };
+	struct afx *f = calloc(1, sizeof(*f));
 
-	if (f == NULL)
+	if (f == NULL || tmp_db_open(&f->db, "test_admin") == -1) {
+		free(f);
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test_admin.XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/chat.db", f->dir);
-	o.path = f->c.db_path = f->path;
+	}
+	f->c.db_path = f->db.path;
 	f->c.busy_timeout_ms = 5000;
-	if (store_migrate(&o) != 0 || (f->s = store_open(&o)) == NULL)
-		return -1;
 	*state = f;
 	return 0;
 }
@@ -128,28 +112,27 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct fx *f = *state;
+	struct afx *f = *state;
 
-	store_free(f->s);
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmp_db_close(&f->db);
 	free(f);
 	return 0;
 }
 
 static void
-put(struct fx *f, const char *room, const char *nick, const char *text)
+put(struct afx *f, const char *room, const char *nick, const char *text)
 {
 	struct chat_message m;
 	bool created;
 
-	assert_int_equal(store_append(f->s, room, nick, text, NULL, &m,
+	assert_int_equal(store_append(f->db.s, room, nick, text, NULL, &m,
 	    &created), CHAT_OK);
 	chat_message_clear(&m);
 }
 
 /* Runs "admin ARGS" with output into a new string *out (caller frees). */
 static int
-run(struct fx *f, char **out, int argc, char *const argv[])
+run(struct afx *f, char **out, int argc, char *const argv[])
 {
 	struct admin_cmd cmd;
 	const char *why;
@@ -178,7 +161,7 @@ write_file(const char *path, const char *text)
 static void
 test_rooms(void **state)
 {
-	struct fx *f = *state;
+	struct afx *f = *state;
 	char *out;
 
 	put(f, "b", "n", "1");
@@ -193,7 +176,7 @@ test_rooms(void **state)
 static void
 test_export_import_round_trip(void **state)
 {
-	struct fx *f = *state;
+	struct afx *f = *state;
 	char *out, *again, file[PATH_MAX], other[PATH_MAX];
 	struct config oc;
 	struct store_options o = { .busy_timeout_ms = 5000 };
@@ -207,14 +190,14 @@ test_export_import_round_trip(void **state)
 	assert_null(strstr(out, "elsewhere"));
 
 	/* Into a fresh database, twice. */
-	snprintf(file, sizeof(file), "%s/lobby.jsonl", f->dir);
-	snprintf(other, sizeof(other), "%s/other.db", f->dir);
+	snprintf(file, sizeof(file), "%s/lobby.jsonl", f->db.dir);
+	snprintf(other, sizeof(other), "%s/other.db", f->db.dir);
 	write_file(file, out);
 	oc = f->c;
 	oc.db_path = o.path = other;
 	assert_int_equal(store_migrate(&o), 0);
 	{
-		struct fx g = *f;
+		struct afx g = *f;
 		char *msg;
 		g.c = oc;
 		assert_int_equal(RUN(&g, &msg, "import", file), 0);
@@ -235,10 +218,10 @@ test_export_import_round_trip(void **state)
 static void
 test_import_bad_lines(void **state)
 {
-	struct fx *f = *state;
+	struct afx *f = *state;
 	char *out, file[PATH_MAX];
 
-	snprintf(file, sizeof(file), "%s/bad.jsonl", f->dir);
+	snprintf(file, sizeof(file), "%s/bad.jsonl", f->db.dir);
 	write_file(file,
 	    "{\"room\":\"r\",\"nick\":\"n\",\"text\":\"ok\"}\n"
 	    "\n"
@@ -263,7 +246,7 @@ test_import_bad_lines(void **state)
 static void
 test_export_csv(void **state)
 {
-	struct fx *f = *state;
+	struct afx *f = *state;
 	char *out;
 
 	put(f, "lobby", "a \"b\"", "x,y\nz");
@@ -280,7 +263,7 @@ test_export_csv(void **state)
 static void
 test_delete_and_prune(void **state)
 {
-	struct fx *f = *state;
+	struct afx *f = *state;
 	char *out;
 
 	put(f, "lobby", "n", "1");
@@ -309,7 +292,7 @@ test_delete_and_prune(void **state)
 /* --- --check -------------------------------------------------------------- */
 
 static int
-check(struct fx *f, char **out)
+check(struct afx *f, char **out)
 {
 	size_t len;
 	FILE *m = open_memstream(out, &len);
@@ -324,30 +307,30 @@ check(struct fx *f, char **out)
 static void
 test_check(void **state)
 {
-	struct fx *f = *state;
+	struct afx *f = *state;
 	char *out, missing[PATH_MAX];
 
-	chmod(f->dir, 0700);
+	chmod(f->db.dir, 0700);
 	assert_int_equal(check(f, &out), 0);
 	assert_non_null(strstr(out, "fcgichat: ok: "));
 	assert_null(strstr(out, "error:"));
 	free(out);
 
 	/* A directory others may enter is worth a warning, not a failure. */
-	chmod(f->dir, 0755);
+	chmod(f->db.dir, 0755);
 	assert_int_equal(check(f, &out), 0);
 	assert_non_null(strstr(out, "warning: directory"));
 	free(out);
-	chmod(f->dir, 0700);
+	chmod(f->db.dir, 0700);
 
-	snprintf(missing, sizeof(missing), "%s/missing.db", f->dir);
+	snprintf(missing, sizeof(missing), "%s/missing.db", f->db.dir);
 	f->c.db_path = missing;
 	assert_int_equal(check(f, &out), 1);
 	assert_non_null(strstr(out, "error: database"));
 	assert_non_null(strstr(out, "--init"));
 	assert_int_equal(access(missing, F_OK), -1);
 	free(out);
-	f->c.db_path = f->path;
+	f->c.db_path = f->db.path;
 }
 
 int

@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -23,6 +22,7 @@
 #include "log.h"
 #include "stats.h"
 #include "store.h"
+#include "tmp_db.h"
 
 /* --- access ------------------------------------------------------------ */
 
@@ -83,34 +83,19 @@ test_allowed(void **state)
 
 /* --- files and the answer ---------------------------------------------- */
 
-static char dir[64], db[128];
+static struct fx db;
 static struct store *st;
 static struct config cfg;
 
 static int
-rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static int
 group_setup(void **state)
 {
-	struct store_options o = { .busy_timeout_ms = 5000 };
-
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/test_stats.XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	if (tmp_db_open(&db, "test_stats") == -1)
 		return -1;
-	snprintf(db, sizeof(db), "%s/chat.db", dir);
-	o.path = db;
-	cfg.db_path = db;
+	st = db.s;
+	cfg.db_path = db.path;
 	cfg.retention_interval = 300;
-	if (store_migrate(&o) != 0 || (st = store_open(&o)) == NULL)
-		return -1;
 	return 0;
 }
 
@@ -118,8 +103,7 @@ static int
 group_teardown(void **state)
 {
 	(void)state;
-	store_free(st);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmp_db_close(&db);
 	return 0;
 }
 
@@ -148,19 +132,19 @@ num(const cJSON *o, const char *k)
 static void
 test_own_file(void **state)
 {
-	char p[PATH_MAX];
+	char p[PATH_MAX + 32];	/* the database path and a suffix */
 	struct stat sb;
 	cJSON *j, *procs;
 
 	(void)state;
 	stats_count(STATS_SENDS, 3);   /* before the file: carried over */
-	assert_int_equal(stats_open(db), 0);
+	assert_int_equal(stats_open(db.path), 0);
 	stats_count(STATS_SENDS, 2);
 	stats_count(STATS_REQUESTS, 7);
-	snprintf(p, sizeof(p), "%s-stats", db);
+	snprintf(p, sizeof(p), "%s-stats", db.path);
 	assert_int_equal(stat(p, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0700);
-	snprintf(p, sizeof(p), "%s-stats/%ld", db, (long)getpid());
+	snprintf(p, sizeof(p), "%s-stats/%ld", db.path, (long)getpid());
 	assert_int_equal(stat(p, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 
@@ -183,7 +167,7 @@ static void
 test_other_process(void **state)
 {
 	int go[2], ready[2];
-	char c, p[PATH_MAX];
+	char c, p[PATH_MAX + 32];
 	cJSON *j;
 	pid_t pid;
 
@@ -191,7 +175,7 @@ test_other_process(void **state)
 	assert_int_equal(pipe(go), 0);
 	assert_int_equal(pipe(ready), 0);
 	if ((pid = fork()) == 0) {
-		stats_open(db);
+		stats_open(db.path);
 		stats_count(STATS_SENDS, 100);
 		(void)!write(ready[1], "r", 1);
 		(void)!read(go[0], &c, 1);
@@ -206,7 +190,7 @@ test_other_process(void **state)
 
 	assert_int_equal(write(go[1], "g", 1), 1);
 	assert_int_equal(waitpid(pid, NULL, 0), pid);
-	snprintf(p, sizeof(p), "%s-stats/%ld", db, (long)pid);
+	snprintf(p, sizeof(p), "%s-stats/%ld", db.path, (long)pid);
 	assert_int_equal(access(p, F_OK), 0);   /* a crash leaves it */
 	j = answer();
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j,

@@ -4,7 +4,6 @@
  * against real SQLite files in a temporary directory. */
 #include <sys/stat.h>
 
-#include <ftw.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
