@@ -7,10 +7,26 @@
 set -u
 cd "$(dirname "$0")/.."
 log=$(mktemp /tmp/fcgichat-test.XXXXXX)
+one=$(mktemp /tmp/fcgichat-suite.XXXXXX)
+failures=$(mktemp /tmp/fcgichat-failures.XXXXXX)
+# Runs one suite; a failed one's failures (without stack frames) are kept
+# to be told again at the end, where a CI log's tail shows them.
 run() {
-	echo "== $1"
+	name=$1
+	echo "== $name"
 	shift
-	"$@" 2>&1 | tee -a "$log"
+	"$@" 2>&1 | tee "$one"
+	cat "$one" >> "$log"
+	if ! grep -qE '^[a-z-]+: [0-9]+ passed, 0 failed$' "$one"; then
+		{
+			echo "== $name"
+			if grep -q '^✖ failing tests' "$one"; then
+				sed -n '/^✖ failing tests/,$p' "$one"
+			else
+				tail -20 "$one"
+			fi | grep -vE '^\s+(at |generatedMessage:|code:|operator:)|^\s*}?$|^✖ failing tests' | head -40
+		} >> "$failures"
+	fi
 }
 run "unit tests" sh tests/run-unit.sh build/tests $(cd tests/unit && ls test_*.c | sed 's/\.c$//')
 run "unit tests, ASan+UBSan" sh tests/run-unit.sh build/asan/tests $(cd tests/unit && ls test_*.c | sed 's/\.c$//')
@@ -50,7 +66,13 @@ fi
 pass=$(grep -E '^[a-z-]+: [0-9]+ passed, [0-9]+ failed$' "$log" | awk '{p += $2} END {print p + 0}')
 fail=$(grep -E '^[a-z-]+: [0-9]+ passed, [0-9]+ failed$' "$log" | awk '{f += $4} END {print f + 0}')
 suites=$(grep -cE '^[a-z-]+: [0-9]+ passed, [0-9]+ failed$' "$log")
-rm -f "$log"
+rm -f "$log" "$one"
+if [ -s "$failures" ]; then
+	echo
+	echo "failures, again:"
+	head -120 "$failures"
+fi
+rm -f "$failures"
 echo
 echo "total: $pass passed, $fail failed"
 [ "$fail" -eq 0 ] && [ "$suites" -ge 9 ]

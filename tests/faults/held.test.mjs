@@ -61,7 +61,7 @@ test(`${LONGPOLLS} long-polls and ${STREAMS} streams left by their clients while
   assert.ok(hold.held >= LONGPOLLS + STREAMS, `fdhold holds ${hold.held} copies`);
 
   for (const s of socks) s.destroy();
-  await waitFor(() => fdSum() <= idleFds, { timeout: 30000, interval: 100, what: `descriptors back to ${idleFds} (${fdSum()} now)` });
+  await waitFor(() => fdSum() <= idleFds, { timeout: 30000, interval: 100, what: () => `descriptors back to ${idleFds} (${fdSum()} now)` });
   await waitFor(async () => (await stats()).waiting.total === 0, { timeout: 30000, what: 'no one waiting' });
   // Still answers and wakes, with the copies still held.
   const waiting = tryRequest(srv.url, 'GET', `/api/rooms/${room}/messages?since=0&wait=10`);
@@ -71,6 +71,7 @@ test(`${LONGPOLLS} long-polls and ${STREAMS} streams left by their clients while
   await hold.release();
   const ends = srv.log().split('\n').filter((l) => /child (exited|signalled)/.test(l)).join('\n');
   assert.deepEqual(srv.workers(), pids, `no worker died; server log:\n${ends}`);
+  await srv.quiet();   // the two answers just had may still be closing
   assert.equal(fdSum(), idleFds);
   t.diagnostic(`${hold.held} copies held while ${LONGPOLLS + STREAMS} clients left`);
 });

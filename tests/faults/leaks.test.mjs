@@ -28,9 +28,9 @@ const fdSum = () => status().reduce((n, s) => n + s.fds, 0);
 // drops every socket and waits until the workers let go of them.
 async function openAndAbandon(request, n, idleFds) {
   const socks = await rawOpen(srv.port, request, n);
-  await waitFor(() => fdSum() >= idleFds + n, { timeout: 60000, interval: 100, what: `${n} requests parked (${fdSum() - idleFds} so far)` });
+  await waitFor(() => fdSum() >= idleFds + n, { timeout: 60000, interval: 100, what: () => `${n} requests parked (${fdSum() - idleFds} so far)` });
   for (const s of socks) s.destroy();
-  await waitFor(() => fdSum() <= idleFds, { timeout: 30000, interval: 100, what: `descriptors back to ${idleFds} (${fdSum()} now)` });
+  await waitFor(() => fdSum() <= idleFds, { timeout: 30000, interval: 100, what: () => `descriptors back to ${idleFds} (${fdSum()} now)` });
 }
 
 test(`${LONGPOLLS} long-polls and ${STREAMS} streams abandoned: descriptors and memory come back`, { timeout: 180000 }, async (t) => {

@@ -28,7 +28,7 @@ before(async () => {
     env: { FCGICHAT_MAX_WAIT: '30', FCGICHAT_KEEPALIVE: '1', FCGICHAT_SSE_LIFETIME: '4' },
   });
   base = srv.url;
-  idleFds = srv.workerFds();
+  idleFds = fds();
 });
 after(async () => { await srv?.cleanup(); });
 
@@ -40,8 +40,28 @@ const lastId = async (room) => (await get(base, `/api/rooms/${room}/messages?lim
 // Parked requests hold a connection each in a worker.
 const conns = () => srv.connections();
 // Nothing parked is left: no connection, and (where the set of workers is
-// fixed) no descriptor more than at the start.
-const settled = (c0, f0) => conns() <= c0 && (fcgid || srv.workerFds() <= f0);
+// fixed) no descriptor more than at the start (fds0).
+const settled = (fds0) => conns() === 0 && (fcgid || srv.workerFds() <= fds0.n);
+// The workers' descriptors, as settled() and unsettled() compare them.
+const fds = () => ({ n: srv.workerFds(), targets: srv.workerFdTargets() });
+// What a failed wait for settled() found: the connections left, and the
+// descriptors the workers hold that they did not hold at the start.
+function unsettled(fds0) {
+  const extra = [...srv.workerFdTargets()];
+  for (const t of fds0.targets) {
+    const i = extra.indexOf(t);
+    if (i >= 0) extra.splice(i, 1);
+  }
+  const names = extra.map((t) => t.replace(srv.dir, '$DIR'));
+  return `no connection (${conns()} now) and descriptors back to ${fds0.n} ` +
+    `(${srv.workerFds()} now; new: ${names.join(' ') || 'none'})`;
+}
+// Waits until the workers hold no connection (srv.quiet(): the last
+// answered request's may still be closing) and returns their descriptors.
+async function quiet() {
+  await srv.quiet();
+  return fds();
+}
 
 describe('long-poll', () => {
   test('answered promptly when another connection sends', async () => {
@@ -68,10 +88,10 @@ describe('long-poll', () => {
     const room = 'fan-lp';
     const n = fan(1000);
     const since = await lastId(room);
-    const base0 = conns();
+    await quiet();
     const polls = Array.from({ length: n }, () => get(base, `/api/rooms/${room}/messages?since=${since}&wait=25`));
     // All parked: each holds a connection in a worker.
-    await waitFor(() => conns() - base0 >= n, { timeout: 20000, what: `${n} parked long-polls` });
+    await waitFor(() => conns() >= n, { timeout: 20000, what: () => `${n} parked long-polls (${conns()} now)` });
     const sent = (await send(base, room, 'fan', 'to everyone')).json;
     const answers = await Promise.all(polls);
     for (const r of answers) {
@@ -119,16 +139,15 @@ describe('long-poll', () => {
     const wait = apache ? 3 : 25;
     const n = fan(100);
     const since = await lastId('gone');
-    const c0 = conns();
-    const f0 = srv.workerFds();
+    const fds0 = await quiet();
     const reqs = Array.from({ length: n }, () => {
       const req = http.get(`${base}/api/rooms/gone/messages?since=${since}&wait=${wait}`, { agent: false });
       req.on('error', () => {});
       return req;
     });
-    await waitFor(() => conns() - c0 >= n, { timeout: 10000, what: 'parked' });
+    await waitFor(() => conns() >= n, { timeout: 10000, what: () => `${n} parked (${conns()} now)` });
     for (const r of reqs) r.destroy();
-    await waitFor(() => settled(c0, f0), { timeout: apache ? wait * 1000 + 5000 : 5000, what: `connections back to ${c0}` });
+    await waitFor(() => settled(fds0), { timeout: apache ? wait * 1000 + 5000 : 5000, what: () => unsettled(fds0) });
   });
 });
 
@@ -221,14 +240,12 @@ describe('server-sent events', () => {
 
   test('a closed stream frees its descriptor', async () => {
     // Apache notices the close at the next keepalive (1 s here).
-    await waitFor(() => settled(0, idleFds), { timeout: 5000, what: 'earlier streams to be freed' });
-    const c0 = conns();
-    const f0 = srv.workerFds();
+    await waitFor(() => settled(idleFds), { timeout: 5000, what: () => `earlier streams to be freed: ${unsettled(idleFds)}` });
     const n = fan(50);
     const streams = Array.from({ length: n }, () => openEvents(base, 'sse-gone'));
     await Promise.all(streams.map((s) => s.until((x) => x.retry !== null)));
-    assert.ok(conns() - c0 >= n);
+    assert.ok(conns() >= n);
     for (const s of streams) s.close();
-    await waitFor(() => settled(c0, f0), { timeout: 5000, what: `connections back to ${c0}` });
+    await waitFor(() => settled(idleFds), { timeout: 5000, what: () => unsettled(idleFds) });
   });
 });

@@ -29,7 +29,9 @@ export function freePort() {
   });
 }
 
-// Polls fn() until it returns a truthy value or the time is up.
+// waitFor(fn, {timeout, interval, what}): polls fn until it returns a
+// truthy value, or throws after timeout ms naming what was awaited; what may
+// be a function, called then, to tell the state at that moment.
 export async function waitFor(fn, { timeout = 10000, interval = 20, what = 'condition' } = {}) {
   const end = Date.now() + timeout;
   let last;
@@ -40,7 +42,10 @@ export async function waitFor(fn, { timeout = 10000, interval = 20, what = 'cond
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}` + (last ? `: ${last.message}` : ''));
+    if (Date.now() > end) {
+      const said = typeof what === 'function' ? what() : what;
+      throw new Error(`timed out after ${timeout} ms waiting for ${said}` + (last ? `: ${last.message}` : ''));
+    }
     await new Promise((r) => setTimeout(r, interval));
   }
 }
@@ -129,18 +134,20 @@ function listeningInodes() {
   return new Set(unixSockets().filter((u) => u.listening).map((u) => u.inode));
 }
 
-// Socket inodes among a process's descriptors.
-function socketInodes(pid) {
+// What a process's descriptors point at ("socket:[N]", a path).
+function fdTargetsOf(pid) {
   const out = [];
   try {
     for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-      try {
-        const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (m) out.push(m[1]);
-      } catch {}
+      try { out.push(fs.readlinkSync(`/proc/${pid}/fd/${fd}`)); } catch {}
     }
   } catch {}
   return out;
+}
+
+// Socket inodes among a process's descriptors.
+function socketInodes(pid) {
+  return fdTargetsOf(pid).map((t) => /^socket:\[(\d+)\]$/.exec(t)?.[1]).filter(Boolean);
 }
 
 // Connections in the accept queues of the given processes' listening
@@ -170,11 +177,14 @@ function fdCountOf(pid) {
 //   capacity   waiting clients (long-polls + streams) it can hold at once
 //              with room for a few other requests: mod_fcgid gives each
 //              waiting client a whole process (conf/DEPLOYING.md)
-//   workers()  worker pids; workerFds() descriptors they hold;
+//   workers()  worker pids; workerFds() descriptors they hold, and
+//              workerFdTargets() what they point at;
 //   connections() connected sockets they hold (requests being answered
-//              or parked); queued() connections waiting for them to
-//              accept; stop(), start(), restart(), log(), sql(q),
-//              cleanup()
+//              or parked); quiet() waits until they hold none; queued()
+//              connections waiting for them to accept; stop(), start(),
+//              restart(), log(), sql(q), cleanup()
+//   It returns once every worker is serving and holds no connection
+//   (where the set of workers is fixed): counts taken then are idle ones.
 export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs = FCGID_PROCS, env = {}, dir } = {}) {
   if (!FRONTENDS.includes(frontend)) throw new Error(`unknown front end ${frontend}`);
   dir = dir || fs.mkdtempSync(path.join(os.tmpdir(), 'fcgichat-test-'));
@@ -219,7 +229,15 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
         const r = await fetch(`${this.url}/api/health`);
         return r.status === 200;
       }, { what: `${frontend} /api/health` });
-      if (fixedProcs) await waitFor(() => this.workers().length === fixedProcs, { what: `${fixedProcs} workers` });
+      if (fixedProcs) {
+        await waitFor(() => this.workers().length === fixedProcs, { what: `${fixedProcs} workers` });
+        // Started, and done opening what they hold while they run (their
+        // "serving" line): a test may count their descriptors from now.
+        if (!['error', 'warn'].includes(runEnv.FCGICHAT_LOG_LEVEL)) {
+          await waitFor(() => this.workers().every((w) => this.log().includes(`fcgichat[${w}] info: main: fcgichat `)),
+            { what: () => `every worker to say it is serving: ${this.log().slice(-500)}` });
+        }
+      }
       return this;
     },
     workers() {
@@ -229,12 +247,25 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
     workerFds() {
       return this.workers().reduce((n, p) => n + fdCountOf(p), 0);
     },
+    // What the workers' descriptors point at ("socket:[N]", a path), to
+    // tell which ones a test found left over.
+    workerFdTargets() {
+      return this.workers().flatMap(fdTargetsOf);
+    },
     connections() {
       const listening = listeningInodes();
       return this.workers().reduce((n, p) => n + connectionCount(p, listening), 0);
     },
     queued() {
       return queuedAt(this.workers());
+    },
+    // Waits until the workers hold no connection. A worker may still hold
+    // an answered request's connection for a moment (libfcgi closes it
+    // once the web server has closed its end), so a count taken right
+    // after an answer may include it: take idle counts after this.
+    async quiet() {
+      await waitFor(() => this.connections() === 0,
+        { timeout: 5000, what: () => `no connection in the workers (${this.connections()} now)` });
     },
     async stop() {
       const p = this.proc;
@@ -273,7 +304,9 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
-  return server.start();
+  await server.start();
+  if (fixedProcs) await server.quiet();
+  return server;
 }
 
 // The browser and fault tests run against lighttpd.
