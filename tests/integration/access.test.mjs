@@ -6,7 +6,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { startServer, waitFor, FRONTEND } from '../lib/server.mjs';
-import { get, send, request, openEvents } from '../lib/http.mjs';
+import { get, send, request, openEvents, waitingNow } from '../lib/http.mjs';
 
 describe('per-address limits', () => {
   let srv;
@@ -51,7 +51,7 @@ describe('per-address limits', () => {
     const since = (await get(base, '/api/rooms/w/messages')).json.last_id;
     // Parked long-polls, as the workers count them (a connection of an
     // earlier request may still be closing: descriptors would mislead).
-    const parked = async () => (await get(base, '/api/stats')).json.waiting.longpoll;
+    const parked = async () => (await waitingNow(base)).longpoll;
     const idle = await parked();
     const held = Array.from({ length: 3 }, () => {
       const req = http.get(`${base}/api/rooms/w/messages?since=${since}&wait=${wait}`, { agent: false });

@@ -17,7 +17,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { startServer, waitFor, connectionCount, capacityOf, FRONTEND as FE } from '../lib/server.mjs';
-import { get, send, openEvents } from '../lib/http.mjs';
+import { get, send, openEvents, waitingNow } from '../lib/http.mjs';
 
 let srv;
 let base;
@@ -122,7 +122,8 @@ describe('long-poll', () => {
   test('a row inserted with the sqlite3 shell reaches a waiting client', async () => {
     const since = await lastId('shell');
     const waiting = get(base, `/api/rooms/shell/messages?since=${since}&wait=20`);
-    await new Promise((r) => setTimeout(r, 200)); // let it park: this test is about the fallback
+    // Parked before the insert: this test is about waking a waiter.
+    await waitFor(async () => (await waitingNow(base)).longpoll === 1, { what: 'the long-poll parked' });
     const t0 = Date.now();
     srv.sql("INSERT INTO messages(room, nick, text) VALUES ('shell', 'admin', 'from the shell')");
     const r = await waiting;

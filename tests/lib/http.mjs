@@ -34,6 +34,13 @@ export function request(base, method, path, { body, headers = {}, timeout = 7000
 export const get = (base, path, opts) => request(base, 'GET', path, opts);
 export const post = (base, path, body, opts) => request(base, 'POST', path, { ...opts, body });
 
+// The requests the workers hold parked, as /api/stats counts them (open
+// to 127.0.0.1): { longpoll, sse, total }. Other processes' counts are
+// published every 500 ms, so wait for a count to rise, not to fall.
+export async function waitingNow(base) {
+  return (await get(base, '/api/stats')).json.waiting;
+}
+
 export function send(base, room, nick, text, extra = {}) {
   return post(base, `/api/rooms/${room}/messages`, { nick, text, ...extra });
 }

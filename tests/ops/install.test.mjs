@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, freePort, waitFor } from '../lib/server.mjs';
-import { get, send, openEvents } from '../lib/http.mjs';
+import { get, send, openEvents, waitingNow } from '../lib/http.mjs';
 
 const isRoot = process.getuid() === 0;
 const TOKEN = 'install-test-token-0123456789';
@@ -175,7 +175,7 @@ async function exercise(base, token) {
   const es = openEvents(base, 'installed');
   await es.until((x) => x.retry !== null);
   const lp = get(base, `/api/rooms/installed/messages?since=${since}&wait=10`);
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor(async () => (await waitingNow(base)).longpoll === 1, { what: 'the long-poll parked' });
   const sent = await send(base, 'installed', 'admin', 'it works');
   assert.equal(sent.status, 201, sent.text);
   assert.deepEqual((await lp).json.messages, [sent.json]);
