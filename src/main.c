@@ -110,6 +110,15 @@ serve(const struct config *cfg)
 	sigset_t stop;
 	int fd, sig, n = cfg->threads;
 
+	/* Blocked before any thread starts, as every thread inherits it: only
+	 * sigwait below takes SIGTERM (the web server stopping, and again as
+	 * the parent-death signal when it exits) and SIGINT. A thread that
+	 * left them unblocked would take one that comes while the main thread
+	 * is not waiting, and end the process there and then. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	if ((fd = fcgi_init(cfg->socket)) < 0)
 		return 1;
 	raise_nofile();
@@ -120,12 +129,6 @@ serve(const struct config *cfg)
 	limit_init(&lo);
 	if ((w = calloc((size_t)n, sizeof(*w))) == NULL)
 		return 1;
-	/* Every thread inherits the blocked set, so only sigwait below
-	 * sees SIGTERM (the web server stopping) and SIGINT. */
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	for (int i = 0; i < n; i++) {
 		w[i].listen_fd = fd;
 		if ((w[i].api = api_thread_new(cfg, hub)) == NULL)
