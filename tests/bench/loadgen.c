@@ -28,6 +28,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,10 +274,27 @@ struct errors {
 	     deadline;
 };
 
+/* The kinds of errors, in the order the reports give them. */
+static const struct { const char *name; size_t off; } error_kinds[] = {
+#define KIND(k) { #k, offsetof(struct errors, k) }
+	KIND(connect), KIND(http), KIND(reset), KIND(timeout), KIND(parse),
+	KIND(dup), KIND(gap), KIND(missing), KIND(send), KIND(deadline),
+#undef KIND
+};
+#define N_ERROR_KINDS (sizeof error_kinds / sizeof *error_kinds)
+
+static long error_count(const struct errors *e, size_t k)
+{
+	return *(const long *)((const char *)e + error_kinds[k].off);
+}
+
 static long errors_total(const struct errors *e)
 {
-	return e->connect + e->http + e->reset + e->timeout + e->parse +
-	       e->dup + e->gap + e->missing + e->send + e->deadline;
+	long n = 0;
+
+	for (size_t k = 0; k < N_ERROR_KINDS; k++)
+		n += error_count(e, k);
+	return n;
 }
 
 /* The kinds of the errors, for a summary line: " (http 3, reset 1)", or
@@ -284,20 +302,14 @@ static long errors_total(const struct errors *e)
 static const char *errors_brief(const struct errors *e)
 {
 	static char b[256];
-	const struct { const char *k; long v; } kinds[] = {
-		{ "connect", e->connect }, { "http", e->http },
-		{ "reset", e->reset }, { "timeout", e->timeout },
-		{ "parse", e->parse }, { "dup", e->dup }, { "gap", e->gap },
-		{ "missing", e->missing }, { "send", e->send },
-		{ "deadline", e->deadline },
-	};
 	int n = 0;
 
 	b[0] = '\0';
-	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
-		if (kinds[i].v && n < (int)sizeof b - 1)
+	for (size_t k = 0; k < N_ERROR_KINDS; k++)
+		if (error_count(e, k) && n < (int)sizeof b - 1)
 			n += snprintf(b + n, sizeof b - (size_t)n, "%s%s %ld",
-				      n ? ", " : " (", kinds[i].k, kinds[i].v);
+				      n ? ", " : " (", error_kinds[k].name,
+				      error_count(e, k));
 	if (n > 0 && n < (int)sizeof b - 1)
 		snprintf(b + n, sizeof b - (size_t)n, ")");
 	return b;
@@ -1296,12 +1308,10 @@ static double self_cpu_s(void)
 static void json_errors(const struct ctx *x)
 {
 	const struct errors *e = &x->err;
-	printf("\"errors\":{\"total\":%ld,\"connect\":%ld,\"http\":%ld,"
-	       "\"reset\":%ld,\"timeout\":%ld,\"parse\":%ld,\"dup\":%ld,"
-	       "\"gap\":%ld,\"missing\":%ld,\"send\":%ld,\"deadline\":%ld},"
-	       "\"reconnects\":%ld,\"foreign\":%ld,\"loadgen_cpu_s\":%.2f",
-	       errors_total(e), e->connect, e->http, e->reset, e->timeout,
-	       e->parse, e->dup, e->gap, e->missing, e->send, e->deadline,
+	printf("\"errors\":{\"total\":%ld", errors_total(e));
+	for (size_t k = 0; k < N_ERROR_KINDS; k++)
+		printf(",\"%s\":%ld", error_kinds[k].name, error_count(e, k));
+	printf("},\"reconnects\":%ld,\"foreign\":%ld,\"loadgen_cpu_s\":%.2f",
 	       x->reconnects, x->foreign, self_cpu_s());
 }
 
