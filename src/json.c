@@ -231,19 +231,11 @@ json_parse_object(const char *s, size_t len)
 static enum chat_error
 json_take_nick(const cJSON *v, char **out, const char **why)
 {
-	size_t start, len;
-	enum chat_error e;
-
 	if (!cJSON_IsString(v))
 		return json_fail(why, CHAT_E_BAD_NICK,
 		    "nick is required and must be a string");
-	e = validate_nick(v->valuestring, strlen(v->valuestring), &start,
-	    &len, why);
-	if (e != CHAT_OK)
-		return e;
-	if ((*out = strndup(v->valuestring + start, len)) == NULL)
-		return json_fail(why, CHAT_E_INTERNAL, "out of memory");
-	return CHAT_OK;
+	return validate_nick_copy(v->valuestring, strlen(v->valuestring), out,
+	    why);
 }
 
 static enum chat_error

@@ -186,18 +186,31 @@ validate_client_id(const char *s, size_t len, const char **why)
 }
 
 enum chat_error
+validate_nick_copy(const char *s, size_t len, char **out, const char **why)
+{
+	size_t start, tlen;
+	enum chat_error e;
+
+	if ((e = validate_nick(s, len, &start, &tlen, why)) != CHAT_OK)
+		return e;
+	if ((*out = strndup(s + start, tlen)) == NULL)
+		return validate_fail(why, CHAT_E_INTERNAL, "out of memory");
+	return CHAT_OK;
+}
+
+enum chat_error
 validate_message(const char *room, size_t room_len, const char *nick,
     size_t nick_len, const char *text, size_t text_len,
     struct chat_message *out, const char **why)
 {
-	size_t start, len;
+	size_t len;
 	enum chat_error e;
 
-	if ((e = validate_room(room, room_len, why)) != CHAT_OK ||
-	    (e = validate_nick(nick, nick_len, &start, &len, why)) != CHAT_OK)
+	if ((e = validate_room(room, room_len, why)) != CHAT_OK)
 		return e;
-	if ((out->room = strndup(room, room_len)) == NULL ||
-	    (out->nick = strndup(nick + start, len)) == NULL)
+	if ((out->room = strndup(room, room_len)) == NULL)
 		return validate_fail(why, CHAT_E_INTERNAL, "out of memory");
+	if ((e = validate_nick_copy(nick, nick_len, &out->nick, why)) != CHAT_OK)
+		return e;
 	return validate_text(text, text_len, &out->text, &len, why);
 }

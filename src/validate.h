@@ -19,6 +19,10 @@ enum chat_error validate_room(const char *s, size_t len, const char **why);
 enum chat_error validate_nick(const char *s, size_t len, size_t *start,
     size_t *tlen, const char **why);
 
+/* validate_nick, then *out is a new string of the trimmed nick. */
+enum chat_error validate_nick_copy(const char *s, size_t len, char **out,
+    const char **why);
+
 /* text: s[0..len) must be valid UTF-8; "\r\n" and a lone "\r" become "\n";
  * the result must be 1-4000 bytes with no control characters but \n and
  * \t. On success *out is a new NUL-terminated string (the caller frees it
