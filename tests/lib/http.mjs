@@ -107,9 +107,3 @@ export function openEvents(base, room, { since, lastEventId, headers = {} } = {}
   });
   return stream;
 }
-
-// Open sockets of a process that are not listening: parked connections.
-import fs from 'node:fs';
-export function fdCount(pid) {
-  try { return fs.readdirSync(`/proc/${pid}/fd`).length; } catch { return -1; }
-}

@@ -259,10 +259,10 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
     queued() {
       return queuedAt(this.workers());
     },
-    // Waits until the workers hold no connection. A worker may still hold
-    // an answered request's connection for a moment (libfcgi closes it
-    // once the web server has closed its end), so a count taken right
-    // after an answer may include it: take idle counts after this.
+    // Waits until the workers hold no connection. A worker closes a
+    // request's connection just after writing its answer, so the client
+    // may have the answer first, and a count taken then include the
+    // connection: take idle counts after this.
     async quiet() {
       await waitFor(() => this.connections() === 0,
         { timeout: 5000, what: () => `no connection in the workers (${this.connections()} now)` });
