@@ -142,17 +142,20 @@ test('a laptop waking from sleep: a dead long-poll is dropped, the page catches 
     setup: (p) => p.clock.install(),
   });
   await waitConnected(page, 'longpoll');
-  await apiSend(srv.url, room, 'x', 'before sleep');
+  const before = (await apiSend(srv.url, room, 'x', 'before sleep')).json.id;
   await waitTexts(page, ['before sleep']);
   // While "asleep" the held request's connection died without a word:
-  // it never answers. Messages arrive meanwhile.
+  // it never answers. Messages arrive meanwhile. The request that asks
+  // since 'before sleep' may be sent before or after the route is in
+  // place; either way it goes through, and 'nudge' ends it.
   let asleep = true;
   const dead = [];
   await page.route(/\/api\/rooms\/sleep\/messages\?.*wait=/, (route) => {
-    if (asleep) { dead.push(route); return undefined; }
+    const since = Number(new URL(route.request().url()).searchParams.get('since'));
+    if (asleep && since > before) { dead.push(route); return undefined; }
     return route.continue();
   });
-  await apiSend(srv.url, room, 'x', 'nudge'); // ends the request already held
+  await apiSend(srv.url, room, 'x', 'nudge');
   await waitTexts(page, ['nudge']);
   const deadline = Date.now() + SLOW;
   while (!dead.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
