@@ -136,7 +136,7 @@ test('a burst of SIGTERM reaches only the thread that waits for it: the worker e
       assert.match(own.log(), new RegExp(`fcgichat\\[${w}\\] info: main: Terminated, exiting`));
       await waitFor(() => {
         const now = own.workers();
-        return now.length === 1 && now[0] !== w && own.log().includes(`fcgichat[${now[0]}] info: main: fcgichat `);
+        return now.length === 1 && now[0] !== w && own.serving();
       }, { what: 'lighttpd to start a new worker' });
     }
   } finally {

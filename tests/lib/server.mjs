@@ -177,7 +177,8 @@ function fdCountOf(pid) {
 //   capacity   waiting clients (long-polls + streams) it can hold at once
 //              with room for a few other requests: mod_fcgid gives each
 //              waiting client a whole process (conf/DEPLOYING.md)
-//   workers()  worker pids; workerFds() descriptors they hold, and
+//   workers()  worker pids; serving() each has said it serves;
+//              workerFds() descriptors they hold, and
 //              workerFdTargets() what they point at;
 //   connections() connected sockets they hold (requests being answered
 //              or parked); quiet() waits until they hold none; queued()
@@ -234,7 +235,7 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
         // Started, and done opening what they hold while they run (their
         // "serving" line): a test may count their descriptors from now.
         if (!['error', 'warn'].includes(runEnv.FCGICHAT_LOG_LEVEL)) {
-          await waitFor(() => this.workers().every((w) => this.log().includes(`fcgichat[${w}] info: main: fcgichat `)),
+          await waitFor(() => this.serving(),
             { what: () => `every worker to say it is serving: ${this.log().slice(-500)}` });
         }
       }
@@ -243,6 +244,11 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
     workers() {
       if (!this.proc) return [];
       return apache ? descendantsRunning(this.proc.pid, BIN) : childPids(this.proc.pid);
+    },
+    // Every worker has logged its "serving" line (at log level info).
+    serving() {
+      const log = this.log();
+      return this.workers().every((w) => log.includes(`fcgichat[${w}] info: main: fcgichat `));
     },
     workerFds() {
       return this.workers().reduce((n, p) => n + fdCountOf(p), 0);
