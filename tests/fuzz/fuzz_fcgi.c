@@ -1,5 +1,5 @@
 /* fuzz_fcgi.c - libFuzzer target for the whole worker behind FastCGI: the
- * real serve() of main.c runs inside this process on a unix socket, with
+ * real worker_serve() (worker.c) runs inside this process on a unix socket, with
  * a fresh database in a temporary directory, and each input becomes one
  * FastCGI connection to it (so routing, the query and header parsers, the
  * handlers, parking and the hub all run on it, with coverage).
@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,10 +34,12 @@
 
 #include <cjson/cJSON.h>
 
-/* The worker itself, main() renamed: serve() is what a web server runs. */
-#define main fcgichat_main
-#include "main.c"
-#undef main
+#include "buf.h"
+#include "chat.h"
+#include "config.h"
+#include "log.h"
+#include "store.h"
+#include "worker.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -66,8 +69,8 @@ static void *
 serve_thread(void *arg)
 {
 	(void)arg;
-	serve(&cfg);
-	abort();   /* serve() returns only on failure */
+	worker_serve(&cfg);
+	abort();   /* worker_serve() returns only on failure */
 }
 
 static int

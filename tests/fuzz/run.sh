@@ -15,7 +15,7 @@ CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined \
 -fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE -Isrc -Ibuild \
 -Wall -Wextra -Werror -Wno-missing-field-initializers"
 
-# The worker's sources but main.c (fuzz_fcgi includes that one itself).
+# The worker's sources but main.c (the command line; fuzz_fcgi runs worker_serve).
 LIBSRC=$(ls src/*.c | grep -v '^src/main\.c$' | tr '\n' ' ')
 
 # target, largest input tried, the sources it tests
