@@ -26,9 +26,7 @@ usage(FILE *f)
 	    "exports and imports history, deletes a message, prunes (man 8\n"
 	    "fcgichat).\n\n"
 	    "Environment:\n");
-	for (const struct config_var *v = config_vars; v->name; v++)
-		fprintf(f, "  %-22s %s (default: %s)\n", v->name, v->help,
-		    *v->def ? v->def : "none");
+	config_usage(f);
 }
 
 /* --check: configuration loaded; the database and its files ready. */
