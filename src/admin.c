@@ -354,10 +354,7 @@ admin_prune(struct admin_ctx *a, const struct admin_cmd *cmd)
 int
 admin_run(const struct config *c, const struct admin_cmd *cmd, FILE *out)
 {
-	struct store_options so = {
-		.path = c->db_path, .sync_full = c->sync_full,
-		.busy_timeout_ms = c->busy_timeout_ms,
-	};
+	struct store_options so = store_options_from_config(c);
 	struct admin_ctx a = { c, NULL, out };
 	int rc;
 
@@ -481,9 +478,7 @@ check_schema(struct check *k, const struct store_health *h,
 static void
 check_db(struct check *k, const struct config *c, struct store_health *h)
 {
-	struct store_options so = {
-		.path = c->db_path, .busy_timeout_ms = c->busy_timeout_ms,
-	};
+	struct store_options so = store_options_from_config(c);
 	struct stat sb;
 
 	if (stat(c->db_path, &sb) == -1) {

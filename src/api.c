@@ -692,10 +692,7 @@ struct api_thread *
 api_thread_new(const struct config *cfg, struct hub *hub)
 {
 	struct api_thread *t = calloc(1, sizeof(*t));
-	struct store_options so = {
-		.path = cfg->db_path, .sync_full = cfg->sync_full,
-		.busy_timeout_ms = cfg->busy_timeout_ms,
-	};
+	struct store_options so = store_options_from_config(cfg);
 
 	if (t == NULL)
 		return NULL;

@@ -85,7 +85,7 @@ main(int argc, char *argv[])
 	if (sock != NULL)
 		cfg.socket = sock;
 	if (mode == INIT) {
-		struct store_options so = worker_store_options(&cfg);
+		struct store_options so = store_options_from_config(&cfg);
 		return store_migrate(&so) == 0 ? check(&cfg) : 1;
 	}
 	if (mode == CHECK)
