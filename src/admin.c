@@ -232,10 +232,9 @@ import_parse(char *rec, size_t len, bool csv, struct chat_message *m,
 
 	if (!csv)
 		return json_parse_message(rec, len, chat_now_ms(), m, why);
-	if ((n = csv_split(rec, len, f, CSV_FIELDS)) == -1) {
-		*why = "not a CSV record of 6 fields (" CSV_HEADER ")";
-		return CHAT_E_BAD_PARAM;
-	}
+	if ((n = csv_split(rec, len, f, CSV_FIELDS)) == -1)
+		return chat_error_why(why, CHAT_E_BAD_PARAM,
+		    "not a CSV record of 6 fields (" CSV_HEADER ")");
 	return csv_message(f, n, chat_now_ms(), m, why);
 }
 
