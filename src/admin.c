@@ -232,10 +232,9 @@ import_parse(char *rec, size_t len, bool csv, struct chat_message *m,
 
 	if (!csv)
 		return json_parse_message(rec, len, chat_now_ms(), m, why);
-	if ((n = csv_split(rec, len, f, CSV_FIELDS)) == -1) {
-		*why = "not a CSV record of 6 fields (" CSV_HEADER ")";
-		return CHAT_E_BAD_PARAM;
-	}
+	if ((n = csv_split(rec, len, f, CSV_FIELDS)) == -1)
+		return chat_error_why(why, CHAT_E_BAD_PARAM,
+		    "not a CSV record of 6 fields (" CSV_HEADER ")");
 	return csv_message(f, n, chat_now_ms(), m, why);
 }
 
@@ -354,10 +353,7 @@ admin_prune(struct admin_ctx *a, const struct admin_cmd *cmd)
 int
 admin_run(const struct config *c, const struct admin_cmd *cmd, FILE *out)
 {
-	struct store_options so = {
-		.path = c->db_path, .sync_full = c->sync_full,
-		.busy_timeout_ms = c->busy_timeout_ms,
-	};
+	struct store_options so = store_options_from_config(c);
 	struct admin_ctx a = { c, NULL, out };
 	int rc;
 
@@ -481,9 +477,7 @@ check_schema(struct check *k, const struct store_health *h,
 static void
 check_db(struct check *k, const struct config *c, struct store_health *h)
 {
-	struct store_options so = {
-		.path = c->db_path, .busy_timeout_ms = c->busy_timeout_ms,
-	};
+	struct store_options so = store_options_from_config(c);
 	struct stat sb;
 
 	if (stat(c->db_path, &sb) == -1) {

@@ -216,15 +216,6 @@ api_allow(const struct request *r, char *out, size_t outsz)
 		snprintf(out + o, outsz - o, "\r\n");
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* The path part of REQUEST_URI, percent-decoded into out. */
 static int
 uri_path(const char *uri, char *out, size_t outsz)
@@ -234,7 +225,8 @@ uri_path(const char *uri, char *out, size_t outsz)
 	for (; *uri && *uri != '?' && *uri != '#'; uri++) {
 		int c = (unsigned char)*uri;
 		if (c == '%') {
-			int hi = hexval(uri[1]), lo = hi < 0 ? -1 : hexval(uri[2]);
+			int hi = query_hex(uri[1]);
+			int lo = hi < 0 ? -1 : query_hex(uri[2]);
 			if (lo < 0 || (c = hi * 16 + lo) == 0)
 				return -1;
 			uri += 2;
@@ -692,10 +684,7 @@ struct api_thread *
 api_thread_new(const struct config *cfg, struct hub *hub)
 {
 	struct api_thread *t = calloc(1, sizeof(*t));
-	struct store_options so = {
-		.path = cfg->db_path, .sync_full = cfg->sync_full,
-		.busy_timeout_ms = cfg->busy_timeout_ms,
-	};
+	struct store_options so = store_options_from_config(cfg);
 
 	if (t == NULL)
 		return NULL;

@@ -15,6 +15,11 @@
 #define CHAT_MAX_WAIT 60        /* seconds a client may ask for */
 #define CHAT_DEFAULT_BODY 16384 /* request body bytes, configurable */
 
+/* 2^53, the largest id or time exports and imports take: every integer up
+ * to it is exact in a double, which is what JSON clients keep numbers in
+ * (not JavaScript's MAX_SAFE_INTEGER, 2^53 - 1). */
+#define CHAT_MAX_EXACT_INT 9007199254740992LL
+
 /* One stored chat message. Strings are NUL-terminated (validated text never
  * contains NUL) and owned by whoever owns the message. A tombstone (the
  * record of a deletion, sql/002_moderation.sql) has deletes = the id of

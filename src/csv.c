@@ -10,8 +10,6 @@
 #include "query.h"
 #include "validate.h"
 
-#define CSV_MAX_INT 9007199254740992LL   /* 2^53: what JSON clients keep */
-
 static void
 csv_put_field(FILE *f, const char *s)
 {
@@ -124,7 +122,7 @@ csv_int(const struct csv_field *f, int64_t min, int64_t def, int64_t *out)
 		*out = def;
 		return true;
 	}
-	return query_int(f->s, f->len, min, CSV_MAX_INT, out) == 0;
+	return query_int(f->s, f->len, min, CHAT_MAX_EXACT_INT, out) == 0;
 }
 
 enum chat_error
@@ -134,16 +132,13 @@ csv_message(const struct csv_field *f, int n, int64_t default_ts,
 	enum chat_error e;
 
 	memset(out, 0, sizeof(*out));
-	if (n != CSV_FIELDS) {
-		*why = "a record has 6 fields: " CSV_HEADER;
-		return CHAT_E_BAD_PARAM;
-	}
+	if (n != CSV_FIELDS)
+		return chat_error_why(why, CHAT_E_BAD_PARAM,
+		    "a record has 6 fields: " CSV_HEADER);
 	if (!csv_int(&f[0], 1, 0, &out->id) ||
-	    !csv_int(&f[1], 0, default_ts, &out->ts)) {
-		*why = "id and ts must be whole numbers (id >= 1, ts >= 0) "
-		    "or empty";
-		return CHAT_E_BAD_PARAM;
-	}
+	    !csv_int(&f[1], 0, default_ts, &out->ts))
+		return chat_error_why(why, CHAT_E_BAD_PARAM, "id and ts must "
+		    "be whole numbers (id >= 1, ts >= 0) or empty");
 	e = validate_message(f[3].s, f[3].len, f[4].s, f[4].len, f[5].s,
 	    f[5].len, out, why);
 	if (e != CHAT_OK)

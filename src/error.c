@@ -1,5 +1,8 @@
-/* error.c - maps each failure kind to its HTTP status and API.md code. */
+/* error.c - maps each failure kind to its HTTP status and API.md code,
+ * and hands a failure back with its explanation. */
 #include "error.h"
+
+#include <stddef.h>
 
 static const struct chat_error_info infos[CHAT_E__MAX] = {
 	[CHAT_OK] = { 200, "ok", "ok" },
@@ -40,4 +43,12 @@ chat_error_info(enum chat_error e)
 	if ((int)e < 0 || e >= CHAT_E__MAX)
 		e = CHAT_E_INTERNAL;
 	return &infos[e];
+}
+
+enum chat_error
+chat_error_why(const char **why, enum chat_error e, const char *msg)
+{
+	if (why != NULL)
+		*why = msg;
+	return e;
 }

@@ -32,4 +32,10 @@ struct chat_error_info {
  * out of range. Never NULL. */
 const struct chat_error_info *chat_error_info(enum chat_error e);
 
+/* Sets *why to msg (a sentence for people, kept by the caller; why may be
+ * NULL) and returns e: the failure path of the checks that explain
+ * themselves. */
+enum chat_error chat_error_why(const char **why, enum chat_error e,
+    const char *msg);
+
 #endif

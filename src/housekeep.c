@@ -69,10 +69,7 @@ housekeep_lead(struct housekeeper *k)
 static void
 housekeep_prune(struct housekeeper *k)
 {
-	struct store_options so = {
-		.path = k->cfg->db_path, .sync_full = k->cfg->sync_full,
-		.busy_timeout_ms = k->cfg->busy_timeout_ms,
-	};
+	struct store_options so = store_options_from_config(k->cfg);
 	int64_t removed = 0, t0 = chat_mono_ms();
 	enum chat_error e;
 

@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "query.h"
 #include "utf8.h"
 #include "validate.h"
 
@@ -55,16 +56,10 @@ json_hex4(const char *s, size_t len)
 	if (len < 4)
 		return -1;
 	for (int i = 0; i < 4; i++) {
-		unsigned char c = (unsigned char)s[i];
-		v <<= 4;
-		if (json_is_digit(c))
-			v |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			v |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			v |= c - 'A' + 10;
-		else
+		int d = query_hex((unsigned char)s[i]);
+		if (d < 0)
 			return -1;
+		v = v << 4 | d;
 	}
 	return v;
 }
@@ -202,14 +197,6 @@ json_prescan(char *s, size_t len)
 	return NULL;
 }
 
-static enum chat_error
-json_fail(const char **why, enum chat_error e, const char *msg)
-{
-	if (why != NULL)
-		*why = msg;
-	return e;
-}
-
 /* Parses the pre-scanned s[0..len) (NUL-terminated) into an object. */
 static cJSON *
 json_parse_object(const char *s, size_t len)
@@ -232,7 +219,7 @@ static enum chat_error
 json_take_nick(const cJSON *v, char **out, const char **why)
 {
 	if (!cJSON_IsString(v))
-		return json_fail(why, CHAT_E_BAD_NICK,
+		return chat_error_why(why, CHAT_E_BAD_NICK,
 		    "nick is required and must be a string");
 	return validate_nick_copy(v->valuestring, strlen(v->valuestring), out,
 	    why);
@@ -244,7 +231,7 @@ json_take_text(const cJSON *v, char **out, const char **why)
 	size_t len;
 
 	if (!cJSON_IsString(v))
-		return json_fail(why, CHAT_E_BAD_TEXT,
+		return chat_error_why(why, CHAT_E_BAD_TEXT,
 		    "text is required and must be a string");
 	return validate_text(v->valuestring, strlen(v->valuestring), out,
 	    &len, why);
@@ -258,13 +245,13 @@ json_take_client_id(const cJSON *v, char **out, const char **why)
 	if (v == NULL || cJSON_IsNull(v))
 		return CHAT_OK;
 	if (!cJSON_IsString(v))
-		return json_fail(why, CHAT_E_BAD_CLIENT_ID,
+		return chat_error_why(why, CHAT_E_BAD_CLIENT_ID,
 		    "client_id must be a string or null");
 	e = validate_client_id(v->valuestring, strlen(v->valuestring), why);
 	if (e != CHAT_OK)
 		return e;
 	if ((*out = strdup(v->valuestring)) == NULL)
-		return json_fail(why, CHAT_E_INTERNAL, "out of memory");
+		return chat_error_why(why, CHAT_E_INTERNAL, "out of memory");
 	return CHAT_OK;
 }
 
@@ -296,13 +283,13 @@ json_parse_root(const char *body, size_t len, cJSON **root,
 	char *copy;
 
 	if (len == 0)
-		return json_fail(why, CHAT_E_BAD_JSON,
+		return chat_error_why(why, CHAT_E_BAD_JSON,
 		    "the body must be a JSON object, not empty");
 	if (!utf8_valid(body, len))
-		return json_fail(why, CHAT_E_BAD_JSON,
+		return chat_error_why(why, CHAT_E_BAD_JSON,
 		    "the body must be valid UTF-8");
 	if ((copy = malloc(len + 1)) == NULL)
-		return json_fail(why, CHAT_E_INTERNAL, "out of memory");
+		return chat_error_why(why, CHAT_E_INTERNAL, "out of memory");
 	memcpy(copy, body, len);
 	copy[len] = '\0';
 	/* cJSON also returns NULL when out of memory; that reads as bad. */
@@ -310,7 +297,8 @@ json_parse_root(const char *body, size_t len, cJSON **root,
 	    (*root = json_parse_object(copy, len)) == NULL)
 		msg = "the body must be one JSON object";
 	free(copy);
-	return msg == NULL ? CHAT_OK : json_fail(why, CHAT_E_BAD_JSON, msg);
+	return msg == NULL ? CHAT_OK :
+	    chat_error_why(why, CHAT_E_BAD_JSON, msg);
 }
 
 enum chat_error
@@ -342,8 +330,6 @@ send_request_clear(struct send_request *r)
 
 /* --- exported messages (admin import) ---------------------------------- */
 
-#define JSON_MAX_EXACT 9007199254740992.0   /* 2^53: doubles stay exact */
-
 /* An optional integer field in [min, 2^53]: absent or null -> def. */
 static bool
 json_take_int(const cJSON *v, int64_t min, int64_t def, int64_t *out)
@@ -357,7 +343,8 @@ json_take_int(const cJSON *v, int64_t min, int64_t def, int64_t *out)
 	if (!cJSON_IsNumber(v))
 		return false;
 	d = v->valuedouble;
-	if (d < (double)min || d > JSON_MAX_EXACT || d != (double)(int64_t)d)
+	if (d < (double)min || d > (double)CHAT_MAX_EXACT_INT ||
+	    d != (double)(int64_t)d)
 		return false;
 	*out = (int64_t)d;
 	return true;
@@ -375,11 +362,11 @@ json_take_message(const cJSON *root, int64_t default_ts,
 	if (!json_take_int(cJSON_GetObjectItemCaseSensitive(root, "id"), 1, 0,
 	    &out->id) || !json_take_int(cJSON_GetObjectItemCaseSensitive(root,
 	    "ts"), 0, default_ts, &out->ts))
-		return json_fail(why, CHAT_E_BAD_PARAM,
+		return chat_error_why(why, CHAT_E_BAD_PARAM,
 		    "id and ts must be whole numbers (id >= 1, ts >= 0)");
 	if (!cJSON_IsString(room) || !cJSON_IsString(nick) ||
 	    !cJSON_IsString(text))
-		return json_fail(why, CHAT_E_BAD_JSON,
+		return chat_error_why(why, CHAT_E_BAD_JSON,
 		    "room, nick and text are required and must be strings");
 	return validate_message(room->valuestring, strlen(room->valuestring),
 	    nick->valuestring, strlen(nick->valuestring), text->valuestring,

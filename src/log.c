@@ -10,18 +10,10 @@
 
 enum log_level log_level = LOG_LEVEL_INFO;
 static const char *log_prog = "fcgichat";
-static const char *const names[] = { "error", "warn", "info", "debug" };
-
-int
-log_level_parse(const char *s, enum log_level *out)
-{
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(s, names[i]) == 0) {
-			*out = (enum log_level)i;
-			return 0;
-		}
-	return -1;
-}
+const char *const log_level_names[] = {
+	[LOG_LEVEL_ERROR] = "error", [LOG_LEVEL_WARN] = "warn",
+	[LOG_LEVEL_INFO] = "info", [LOG_LEVEL_DEBUG] = "debug", NULL
+};
 
 void
 log_init(const char *progname, enum log_level level)
@@ -45,10 +37,11 @@ log_emit(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (errnum)
 		fprintf(stderr, "%s %s[%ld] %s: %s: %s\n", stamp, log_prog,
-		    (long)getpid(), names[lvl], msg, strerror(errnum));
+		    (long)getpid(), log_level_names[lvl], msg,
+		    strerror(errnum));
 	else
 		fprintf(stderr, "%s %s[%ld] %s: %s\n", stamp, log_prog,
-		    (long)getpid(), names[lvl], msg);
+		    (long)getpid(), log_level_names[lvl], msg);
 }
 
 #define LOG_BODY(lvl, witherr)                                  \

@@ -11,8 +11,10 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO,
 
 extern enum log_level log_level;
 
-/* Parses "error", "warn", "info" or "debug"; returns 0 or -1. */
-int log_level_parse(const char *s, enum log_level *out);
+/* "error", "warn", "info", "debug": each level's name, indexed by the
+ * level, then NULL. */
+extern const char *const log_level_names[];
+
 void log_init(const char *progname, enum log_level level);
 
 #define LOG_FMT __attribute__((format(printf, 1, 2)))

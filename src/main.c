@@ -26,9 +26,7 @@ usage(FILE *f)
 	    "exports and imports history, deletes a message, prunes (man 8\n"
 	    "fcgichat).\n\n"
 	    "Environment:\n");
-	for (const struct config_var *v = config_vars; v->name; v++)
-		fprintf(f, "  %-22s %s (default: %s)\n", v->name, v->help,
-		    *v->def ? v->def : "none");
+	config_usage(f);
 }
 
 /* --check: configuration loaded; the database and its files ready. */
@@ -87,7 +85,7 @@ main(int argc, char *argv[])
 	if (sock != NULL)
 		cfg.socket = sock;
 	if (mode == INIT) {
-		struct store_options so = worker_store_options(&cfg);
+		struct store_options so = store_options_from_config(&cfg);
 		return store_migrate(&so) == 0 ? check(&cfg) : 1;
 	}
 	if (mode == CHECK)

@@ -41,14 +41,6 @@ struct query_state {
 #define QUERY_BAD_ESCAPE "a query parameter holds a percent sign that is " \
     "not followed by two hex digits"
 
-static enum chat_error
-query_fail(const char **why, const char *msg)
-{
-	if (why != NULL)
-		*why = msg;
-	return CHAT_E_BAD_PARAM;
-}
-
 int
 query_int(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
 {
@@ -85,8 +77,8 @@ query_last_event_id(const char *s, int64_t *out)
 	return query_int(s, len, 0, INT64_MAX, out);
 }
 
-static int
-query_hex(char c)
+int
+query_hex(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -146,21 +138,21 @@ query_pair(struct query_state *st, const char *s, size_t len,
 	enum query_key k;
 
 	if (query_decode(s, nlen, st->tmp, &vlen) == -1)
-		return query_fail(why, QUERY_BAD_ESCAPE);
+		return chat_error_why(why, CHAT_E_BAD_PARAM, QUERY_BAD_ESCAPE);
 	k = query_key(st->tmp, vlen);
 	vlen = 0;
 	if (eq != NULL &&
 	    query_decode(eq + 1, len - nlen - 1, st->tmp, &vlen) == -1)
-		return query_fail(why, QUERY_BAD_ESCAPE);
+		return chat_error_why(why, CHAT_E_BAD_PARAM, QUERY_BAD_ESCAPE);
 	if (k == QUERY__MAX)
 		return CHAT_OK;
 	r = &rules[k];
 	if (st->v[k] != -1)
-		return query_fail(why, r->dup);
+		return chat_error_why(why, CHAT_E_BAD_PARAM, r->dup);
 	/* A decoded NUL, '+' or sign is not a digit, so query_int refuses. */
 	if (eq == NULL ||
 	    query_int(st->tmp, vlen, r->min, r->max, &st->v[k]) == -1)
-		return query_fail(why, r->bad);
+		return chat_error_why(why, CHAT_E_BAD_PARAM, r->bad);
 	return CHAT_OK;
 }
 
@@ -177,7 +169,7 @@ query_pairs(struct query_state *st, const char *qs, size_t len,
 		amp = memchr(qs + i, '&', len - i);
 		n = amp != NULL ? (size_t)(amp - (qs + i)) : len - i;
 		if (n > 0 && ++pairs > QUERY_MAX_PARAMS)
-			return query_fail(why,
+			return chat_error_why(why, CHAT_E_BAD_PARAM,
 			    "the query string may hold at most 32 parameters");
 		if (n > 0 && (e = query_pair(st, qs + i, n, why)) != CHAT_OK)
 			return e;
@@ -198,12 +190,12 @@ query_parse(const char *qs, struct query_params *out, const char **why)
 	if (qs == NULL)
 		qs = "";
 	if ((len = strnlen(qs, QUERY_MAX_LEN + 1)) > QUERY_MAX_LEN)
-		return query_fail(why,
+		return chat_error_why(why, CHAT_E_BAD_PARAM,
 		    "the query string may be at most 4096 bytes long");
 	if ((e = query_pairs(&st, qs, len, why)) != CHAT_OK)
 		return e;
 	if (st.v[QUERY_SINCE] != -1 && st.v[QUERY_BEFORE] != -1)
-		return query_fail(why,
+		return chat_error_why(why, CHAT_E_BAD_PARAM,
 		    "since and before may not be given together");
 	out->since = st.v[QUERY_SINCE];
 	out->before = st.v[QUERY_BEFORE];

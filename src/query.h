@@ -33,6 +33,10 @@ enum chat_error query_parse(const char *qs, struct query_params *out,
 int query_int(const char *s, size_t len, int64_t min, int64_t max,
     int64_t *out);
 
+/* The value of the hex digit c (0-9, a-f, A-F), or -1 for any other
+ * character. */
+int query_hex(int c);
+
 /* Parses a Last-Event-ID header value (a decimal id >= 0, surrounding
  * spaces and tabs allowed). Returns 0 and sets *out, or -1. */
 int query_last_event_id(const char *s, int64_t *out);

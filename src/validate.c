@@ -10,14 +10,6 @@
 #include "chat.h"
 #include "utf8.h"
 
-static enum chat_error
-validate_fail(const char **why, enum chat_error e, const char *msg)
-{
-	if (why != NULL)
-		*why = msg;
-	return e;
-}
-
 static bool
 validate_room_char(unsigned char c)
 {
@@ -29,14 +21,14 @@ enum chat_error
 validate_room(const char *s, size_t len, const char **why)
 {
 	if (len == 0)
-		return validate_fail(why, CHAT_E_BAD_ROOM,
+		return chat_error_why(why, CHAT_E_BAD_ROOM,
 		    "room must not be empty");
 	if (len > CHAT_MAX_ROOM)
-		return validate_fail(why, CHAT_E_BAD_ROOM,
+		return chat_error_why(why, CHAT_E_BAD_ROOM,
 		    "room must be at most 64 characters");
 	for (size_t i = 0; i < len; i++)
 		if (!validate_room_char((unsigned char)s[i]))
-			return validate_fail(why, CHAT_E_BAD_ROOM,
+			return chat_error_why(why, CHAT_E_BAD_ROOM,
 			    "room may only hold A-Z, a-z, 0-9, '_' and '-'");
 	return CHAT_OK;
 }
@@ -74,18 +66,18 @@ validate_nick(const char *s, size_t len, size_t *start, size_t *tlen,
 	uint32_t cp;
 
 	if (validate_trim(s, len, &b, &l) == -1)
-		return validate_fail(why, CHAT_E_BAD_NICK,
+		return chat_error_why(why, CHAT_E_BAD_NICK,
 		    "nick must be valid UTF-8");
 	if (l == 0)
-		return validate_fail(why, CHAT_E_BAD_NICK,
+		return chat_error_why(why, CHAT_E_BAD_NICK,
 		    "nick must not be empty or only white space");
 	for (i = b; i < b + l; i += n) {
 		n = utf8_decode(s + i, b + l - i, &cp);
 		if (utf8_is_control(cp))
-			return validate_fail(why, CHAT_E_BAD_NICK,
+			return chat_error_why(why, CHAT_E_BAD_NICK,
 			    "nick must not hold control characters");
 		if (++count > CHAT_MAX_NICK)
-			return validate_fail(why, CHAT_E_BAD_NICK,
+			return chat_error_why(why, CHAT_E_BAD_NICK,
 			    "nick must be at most 32 characters");
 	}
 	*start = b;
@@ -132,14 +124,14 @@ static enum chat_error
 validate_text_rules(const char *s, size_t len, const char **why)
 {
 	if (len == 0)
-		return validate_fail(why, CHAT_E_BAD_TEXT,
+		return chat_error_why(why, CHAT_E_BAD_TEXT,
 		    "text must not be empty");
 	if (len > CHAT_MAX_TEXT)
-		return validate_fail(why, CHAT_E_BAD_TEXT,
+		return chat_error_why(why, CHAT_E_BAD_TEXT,
 		    "text must be at most 4000 bytes of UTF-8");
 	if (!validate_text_chars(s, len))
-		return validate_fail(why, CHAT_E_BAD_TEXT, "text must not hold "
-		    "control characters other than newline and tab");
+		return chat_error_why(why, CHAT_E_BAD_TEXT, "text must not "
+		    "hold control characters other than newline and tab");
 	return CHAT_OK;
 }
 
@@ -153,14 +145,14 @@ validate_text(const char *s, size_t len, char **out, size_t *outlen,
 
 	*out = NULL;
 	if (!utf8_valid(s, len))
-		return validate_fail(why, CHAT_E_BAD_TEXT,
+		return chat_error_why(why, CHAT_E_BAD_TEXT,
 		    "text must be valid UTF-8");
 	/* Each "\r\n" saves one byte, so longer input cannot fit. */
 	if (len > 2 * CHAT_MAX_TEXT)
-		return validate_fail(why, CHAT_E_BAD_TEXT,
+		return chat_error_why(why, CHAT_E_BAD_TEXT,
 		    "text must be at most 4000 bytes of UTF-8");
 	if ((t = malloc(len + 1)) == NULL)
-		return validate_fail(why, CHAT_E_INTERNAL, "out of memory");
+		return chat_error_why(why, CHAT_E_INTERNAL, "out of memory");
 	n = validate_newlines(s, len, t);
 	if ((e = validate_text_rules(t, n, why)) != CHAT_OK) {
 		free(t);
@@ -175,11 +167,11 @@ enum chat_error
 validate_client_id(const char *s, size_t len, const char **why)
 {
 	if (len == 0 || len > CHAT_MAX_CLIENT_ID)
-		return validate_fail(why, CHAT_E_BAD_CLIENT_ID,
+		return chat_error_why(why, CHAT_E_BAD_CLIENT_ID,
 		    "client_id must be 1-64 characters long");
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7E)
-			return validate_fail(why, CHAT_E_BAD_CLIENT_ID,
+			return chat_error_why(why, CHAT_E_BAD_CLIENT_ID,
 			    "client_id may only hold printable ASCII without "
 			    "spaces");
 	return CHAT_OK;
@@ -194,7 +186,7 @@ validate_nick_copy(const char *s, size_t len, char **out, const char **why)
 	if ((e = validate_nick(s, len, &start, &tlen, why)) != CHAT_OK)
 		return e;
 	if ((*out = strndup(s + start, tlen)) == NULL)
-		return validate_fail(why, CHAT_E_INTERNAL, "out of memory");
+		return chat_error_why(why, CHAT_E_INTERNAL, "out of memory");
 	return CHAT_OK;
 }
 
@@ -209,7 +201,7 @@ validate_message(const char *room, size_t room_len, const char *nick,
 	if ((e = validate_room(room, room_len, why)) != CHAT_OK)
 		return e;
 	if ((out->room = strndup(room, room_len)) == NULL)
-		return validate_fail(why, CHAT_E_INTERNAL, "out of memory");
+		return chat_error_why(why, CHAT_E_INTERNAL, "out of memory");
 	if ((e = validate_nick_copy(nick, nick_len, &out->nick, why)) != CHAT_OK)
 		return e;
 	return validate_text(text, text_len, &out->text, &len, why);

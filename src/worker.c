@@ -53,20 +53,10 @@ worker_main(void *arg)
 	return NULL;
 }
 
-struct store_options
-worker_store_options(const struct config *cfg)
-{
-	struct store_options so = {
-		.path = cfg->db_path, .sync_full = cfg->sync_full,
-		.busy_timeout_ms = cfg->busy_timeout_ms,
-	};
-	return so;
-}
-
 int
 worker_serve(const struct config *cfg)
 {
-	struct store_options so = worker_store_options(cfg);
+	struct store_options so = store_options_from_config(cfg);
 	struct hub_options ho = { .store = so, .keepalive_s = cfg->keepalive };
 	struct limit_options lo = {
 		.db_path = cfg->db_path, .send_rate = cfg->send_rate,

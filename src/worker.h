@@ -9,9 +9,6 @@
 
 #define FCGICHAT_VERSION "1.0.0"
 
-/* The store options a configuration asks for. */
-struct store_options worker_store_options(const struct config *cfg);
-
 /* Listens (on the socket the web server gave, or cfg->socket), migrates
  * the database, starts the watcher and cfg->threads accept threads, and
  * waits for SIGTERM or SIGINT. Returns 0 then (the threads still run: the

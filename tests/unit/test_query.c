@@ -254,6 +254,32 @@ test_last_event_id(void **state)
 	assert_int_equal(query_last_event_id("4\n", &v), -1);
 }
 
+/* Every byte value: the 22 hex digits and nothing else. */
+static void
+test_hex(void **state)
+{
+	static const char digits[] = "0123456789abcdefABCDEF";
+	int n = 0;
+
+	(void)state;
+	for (int c = -128; c < 256; c++) {
+		const char *p = c > 0 ? memchr(digits, c, 22) : NULL;
+		int want = p == NULL ? -1 : p - digits < 16 ?
+		    (int)(p - digits) : (int)(p - digits) - 6;
+		if (query_hex(c) != want)
+			fail_msg("query_hex(%d) is %d, not %d", c,
+			    query_hex(c), want);
+		n += want >= 0;
+	}
+	assert_int_equal(n, 22);
+	assert_int_equal(query_hex('F'), 15);
+	assert_int_equal(query_hex('g'), -1);
+	assert_int_equal(query_hex('/'), -1);
+	assert_int_equal(query_hex(':'), -1);
+	assert_int_equal(query_hex('@'), -1);
+	assert_int_equal(query_hex('`'), -1);
+}
+
 int
 main(void)
 {
@@ -269,6 +295,7 @@ main(void)
 		cmocka_unit_test(test_length),
 		cmocka_unit_test(test_query_int),
 		cmocka_unit_test(test_last_event_id),
+		cmocka_unit_test(test_hex),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
