@@ -2,7 +2,7 @@
  * It opens and migrates the database, appends messages (idempotently, by
  * client_id), reads them after or before an id, lists rooms, deletes,
  * prunes, imports, inspects, and wakes the watchers of every process
- * after a commit (SQLite: through the notify file). This build's engine is SQLite (store_sqlite.c,
+ * after a commit. This build's engine is SQLite (store_sqlite.c,
  * store_schema.c, store_append.c, store_maint.c, store_wake.c; their
  * private header is store_sqlite.h), the only files that know SQLite.
  * Notes marked "SQLite:" say how that engine meets the contract; the
@@ -46,7 +46,8 @@ struct store_options {
  * store_free. SQLite: also checks that the journal mode is WAL. */
 struct store *store_open(const struct store_options *o);
 
-/* Closes the connection. Accepts NULL. */
+/* Closes the connection and the wake descriptor, if it made one.
+ * Accepts NULL. */
 void store_free(struct store *s);
 
 /* Creates the database if missing and applies every migration newer than
@@ -75,8 +76,8 @@ bool store_readonly(struct store *s);
  * and returns that one with *created = false (a retry of a send never
  * stores it twice). On CHAT_OK *out holds the committed message (free
  * with chat_message_clear); created may be NULL. A commit that stored it
- * wakes the watchers of every process (SQLite: it touches the notify
- * file); one that stored nothing wakes nobody.
+ * wakes the watchers of every process (store_wake_fd); one that stored
+ * nothing wakes nobody.
  *
  * Group commit: the concurrent sends of one process may share one
  * transaction; each caller still gets its own outcome, and a failed
@@ -201,11 +202,56 @@ struct store_health {
  * Returns 0 when it could look, -1 when out of memory. */
 int store_inspect(const struct store_options *o, struct store_health *out);
 
+/* --- waking the watchers --------------------------------------------- */
+
+/* Every engine wakes the watchers of every connection, in every process,
+ * after each commit that stores or deletes something readers are sent:
+ * store_append that created, store_delete, store_import that stored any.
+ * Commits that change nothing a reader could be sent (a retry by
+ * client_id, store_prune) wake nobody. */
+
+/* A descriptor that becomes readable when another connection or process
+ * may have committed: poll it for POLLIN/EPOLLIN. A hint to look, not a
+ * count: it may also wake for this connection's own commits, or for
+ * nothing, and a writer outside the program (a person with the sqlite3
+ * shell) may not wake it at all, so the caller also looks on a timer
+ * (about once a second) and compares store_max_id with its cursor.
+ *
+ * Made on the first call; later calls return the same descriptor. -1
+ * when the engine cannot give one (logged, once): the caller then looks
+ * on its timer alone. The store owns it: do not read or close it, and
+ * stop polling it before store_free, which closes it. Call store_wake_fd
+ * and store_wake_drain from the thread that uses s (any thread may poll
+ * the descriptor).
+ *
+ * (An engine on a server may give, say, the socket of a connection that
+ * listens for the server's notifications.) SQLite: an inotify instance
+ * watching the notify file path + "-notify" (store_notify_path), which
+ * every commit of every process rewrites. It watches the file itself,
+ * not its directory: SQLite's writes to the -wal file beside it would
+ * wake every watcher several times per commit (watching the file alone
+ * took sends from about 8 300/s to 11 000/s). Without inotify (the
+ * per-user limit fs.inotify.max_user_instances, 128 by default, is easily
+ * reached by many mod_fcgid processes) it returns -1. When the notify
+ * file cannot be watched yet, it returns the descriptor all the same and
+ * store_wake_drain tries again. */
+int store_wake_fd(struct store *s);
+
+/* Consumes the pending wake-ups, so that the descriptor is quiet until
+ * the next commit. Call it when the descriptor was readable, before
+ * looking at the database (a commit after that look then wakes it
+ * again: no wake-up is lost), and on the caller's timer as well. Does
+ * nothing when s has no wake descriptor. SQLite: it also watches the
+ * notify file anew, at most once per second, so a notify file removed and
+ * made anew is watched within that; the watch on a replaced file lasts
+ * while writers still write to it. */
+void store_wake_drain(struct store *s);
+
 /* --- SQLite's engine only -------------------------------------------- */
 
 /* The notify file's path for a database path: path + "-notify". Every
- * commit rewrites one byte of it; watchers watch it; --check checks
- * it. Returns a new string (caller frees) or NULL when out of
+ * commit rewrites one byte of it; store_wake_fd watches it; --check
+ * checks it. Returns a new string (caller frees) or NULL when out of
  * memory. */
 char *store_notify_path(const char *db_path);
 

@@ -133,7 +133,7 @@ store_open(const struct store_options *o)
 		log_error("store_open");
 		return NULL;
 	}
-	s->notify_fd = -1;
+	s->notify_fd = s->wake_fd = -1;
 	if (sqlite3_open_v2(o->path, &s->db, flags, NULL) != SQLITE_OK) {
 		log_errorx("store_open: %s: %s (run `fcgichat.fcgi --init`?)",
 		    o->path, s->db ? sqlite3_errmsg(s->db) : "out of memory");

@@ -43,7 +43,8 @@ enum store_stmt {
 	STMT__MAX
 };
 
-/* One connection. */
+/* One connection. The wake_* fields belong to store_wake.c and are made
+ * on the first store_wake_fd. */
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *st[STMT__MAX];
@@ -51,6 +52,9 @@ struct store {
 	int notify_fd;          /* -1 when read-only or not openable */
 	int busy_timeout_ms;
 	int64_t busy_deadline;  /* of the wait store_busy is in */
+	int wake_fd;            /* inotify instance, -1 until made or failed */
+	bool wake_tried;        /* store_wake_fd made (or failed to make) it */
+	int64_t wake_rewatch_at; /* chat_mono_ms() of the next watch anew */
 };
 
 /* --- store_schema.c: retries outside SQLite's busy handler ------------- */
@@ -139,7 +143,7 @@ void store_notify_open(struct store *s, const char *db_path, bool writer);
 /* Wakes the watchers of every process after a commit. */
 void store_notify(struct store *s);
 
-/* Closes and frees what store_notify_open made. */
+/* Closes and frees what store_notify_open and store_wake_fd made. */
 void store_notify_close(struct store *s);
 
 #endif
