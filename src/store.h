@@ -1,14 +1,27 @@
-/* store.h - the only module that knows SQLite: opens the chat database,
- * creates and migrates its schema from sql/, and reads and appends
- * messages. A struct store is one connection: use it from one thread at a
- * time. Failures return CHAT_E_UNAVAILABLE when the database is busy,
- * locked, read-only, full or cannot be opened (the API's 503), or
- * CHAT_E_INTERNAL for anything else; they are logged, and leave the
- * database unchanged. */
+/* store.h - the chat's storage: the contract every storage engine meets.
+ * It opens and migrates the database, appends messages (idempotently, by
+ * client_id), reads them after or before an id, lists rooms, deletes,
+ * prunes, imports, inspects, and wakes the watchers of every process
+ * after a commit. This build's engine is SQLite (store_sqlite.c,
+ * store_schema.c, store_append.c, store_maint.c, store_wake.c; their
+ * private header is store_sqlite.h), the only files that know SQLite.
+ * Notes marked "SQLite:" say how that engine meets the contract; the
+ * last section is SQLite's alone.
+ *
+ * Errors: functions returning enum chat_error give CHAT_E_UNAVAILABLE when
+ * the database is busy, locked, read-only, full or cannot be opened (the
+ * API's 503: it may heal by itself), or CHAT_E_INTERNAL for anything else
+ * (a bug, corruption, out of memory). Failures are logged, and leave the
+ * database unchanged unless a function says otherwise.
+ *
+ * Threads: a struct store is one connection. Use it from one thread at a
+ * time; several threads each with their own connection may work at once
+ * (see store_append for how their sends meet). */
 #ifndef STORE_H
 #define STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "chat.h"
@@ -17,38 +30,73 @@
 struct store;
 
 struct store_options {
-	const char *path;       /* database file */
-	bool sync_full;         /* PRAGMA synchronous=FULL instead of NORMAL */
+	const char *path;       /* where the database is (SQLite: its file) */
+	bool sync_full;         /* every commit on disk before it is
+	                         * acknowledged (SQLite: PRAGMA
+	                         * synchronous=FULL instead of NORMAL) */
 	int busy_timeout_ms;    /* how long a write waits for the lock */
 	bool readonly;          /* open read-only (no migration) */
 };
 
-/* Opens the database, which must already have the current schema (see
- * store_migrate). Sets WAL mode checks, busy timeout, synchronous and
- * prepares the statements. Returns NULL on failure (logged). */
+/* --- opening --------------------------------------------------------- */
+
+/* Opens a connection to the database, which must already have the
+ * current schema (see store_migrate), applies o's settings and readies
+ * its statements. Returns NULL on failure (logged). Free with
+ * store_free. SQLite: also checks that the journal mode is WAL. */
 struct store *store_open(const struct store_options *o);
 
-/* Closes the connection. Accepts NULL. */
+/* Closes the connection and the wake descriptor, if it made one.
+ * Accepts NULL. */
 void store_free(struct store *s);
 
-/* Creates the database file if missing (mode 0600 in a directory it
- * creates 0700 if missing), sets WAL mode and applies every migration of
- * sql/ newer than PRAGMA user_version, in one transaction each. Safe to
- * call from several processes at once (retries while locked, up to
- * busy_timeout_ms). Returns 0, or -1 (logged). */
+/* Creates the database if missing and applies every migration newer than
+ * its schema version, in one transaction each. Safe to call from several
+ * processes at once (retries while locked, up to o->busy_timeout_ms);
+ * needs write access whatever o->readonly says. Returns 0, or -1
+ * (logged). SQLite: creates the file with mode 0600 (in a directory it
+ * creates 0700 if missing) and its notify file, sets WAL mode; the
+ * migrations are sql/[0-9]*.sql and the version is PRAGMA user_version. */
 int store_migrate(const struct store_options *o);
 
 /* The schema version the program expects (the newest migration). */
 int store_schema_version(void);
 
+/* True when s was asked to open read-write but could only be opened
+ * read-only: its writes answer CHAT_E_UNAVAILABLE. SQLite: its files were
+ * not writable then; such a connection stays read-only, and so does every
+ * other one of the process: they share SQLite's mapping of the -shm file
+ * (store_writable tells when a fresh process could write). */
+bool store_readonly(struct store *s);
+
+/* --- appending ------------------------------------------------------- */
+
 /* Appends a message to room with ts = now. When client_id is not NULL and
  * a message with the same room, nick and client_id exists, stores nothing
- * and returns that one with *created = false. On CHAT_OK *out holds the
- * committed message (free with chat_message_clear). After a commit it
- * touches the notify file (path + "-notify") so watchers wake. */
+ * and returns that one with *created = false (a retry of a send never
+ * stores it twice). On CHAT_OK *out holds the committed message (free
+ * with chat_message_clear); created may be NULL. A commit that stored it
+ * wakes the watchers of every process (store_wake_fd); one that stored
+ * nothing wakes nobody.
+ *
+ * Group commit: the concurrent sends of one process may share one
+ * transaction; each caller still gets its own outcome, and a failed
+ * transaction fails all of its sends, none of them stored. SQLite: the
+ * sends of all connections of the process queue in one process-wide
+ * queue; a thread that finds no commit running becomes the leader and
+ * commits everything queued on its own connection, while the other
+ * threads wait in store_append and their connections stay untouched. So:
+ *   - every connection that appends in one process must be open on the
+ *     same database, read-write (a send is stored through the leader's);
+ *   - a send may wait for the commit in progress and then its own: up to
+ *     twice busy_timeout_ms;
+ *   - the strings passed must stay valid until store_append returns
+ *     (another thread reads them), which they do, being the caller's. */
 enum chat_error store_append(struct store *s, const char *room,
     const char *nick, const char *text, const char *client_id,
     struct chat_message *out, bool *created);
+
+/* --- reading --------------------------------------------------------- */
 
 /* A read of one room. since and before are -1 when absent (both present
  * is the caller's error). */
@@ -73,28 +121,35 @@ struct store_read_info {
  * `limit` rows with id > since, tombstones included (deletes != 0);
  * before -> the newest `limit` messages with id < before; neither -> the
  * newest `limit` messages (history reads never return tombstones). Fills
- * *info in the same snapshot. out and info may be NULL. */
+ * *info in the same snapshot. out and info may be NULL. CHAT_E_BAD_PARAM
+ * when both since and before are given. On failure *out is as it was. */
 enum chat_error store_read(struct store *s, const char *room,
     const struct store_query *q, struct chat_list *out,
     struct store_read_info *info);
 
 /* Reads up to limit rows (messages and tombstones) of every room with id >
- * after, oldest first (the watcher's one query per wakeup). */
+ * after, oldest first (the watcher's one query per wakeup), appending
+ * them to *out. On failure *out is as it was. */
 enum chat_error store_read_after(struct store *s, int64_t after, int limit,
     struct chat_list *out);
 
-/* The newest id in the database, 0 when empty. */
+/* The newest id in the database, 0 when empty: the truth a watcher
+ * compares its cursor with (a wake-up is only a hint to look). */
 enum chat_error store_max_id(struct store *s, int64_t *out);
 
-/* Every room with at least one message, by name. */
+/* Appends every room with at least one message, by name, to *out (free
+ * with chat_room_list_clear). A room name longer than CHAT_MAX_ROOM (made
+ * by hand) is left out. On failure *out is as it was. */
 enum chat_error store_rooms(struct store *s, struct chat_room_list *out);
 
+/* --- moderation, retention, import ---------------------------------- */
+
 /* Moderation: deletes message id and, in the same transaction, appends a
- * tombstone for it (a new id; see struct chat_message), then touches the
- * notify file so that waiting clients learn of it at once. On CHAT_OK
- * *tomb holds the tombstone (free with chat_message_clear; tomb may be
- * NULL). CHAT_E_NOT_FOUND when there is no message with that id (a
- * tombstone's id included); the database is then unchanged. */
+ * tombstone for it (a new id; see struct chat_message), then wakes the
+ * watchers so that waiting clients learn of it at once. On CHAT_OK *tomb
+ * holds the tombstone (free with chat_message_clear; tomb may be NULL).
+ * CHAT_E_NOT_FOUND when there is no message with that id (a tombstone's
+ * id included); the database is then unchanged. */
 enum chat_error store_delete(struct store *s, int64_t id,
     struct chat_message *tomb);
 
@@ -109,9 +164,10 @@ struct store_retention {
 /* Prunes every room by r as of now_ms (chat_now_ms()): removes, oldest
  * first, the room's rows (tombstones too) that are too old or beyond the
  * newest max_messages messages, stopping at the first row that may stay,
- * so what remains is always everything after rooms.pruned_through, which
- * it raises. Works in short transactions of r->batch rows with a pause
- * between them, so sends never wait long. Adds the rows removed to
+ * so what remains is always everything after the room's pruned_through,
+ * which it raises. Works in short transactions of r->batch rows with a
+ * pause between them, so sends never wait long. Wakes nobody: readers
+ * lose nothing they could still be sent. Adds the rows removed to
  * *removed (may be NULL). On failure the batches already committed stay
  * committed. */
 enum chat_error store_prune(struct store *s, const struct store_retention *r,
@@ -120,39 +176,88 @@ enum chat_error store_prune(struct store *s, const struct store_retention *r,
 /* Import: stores each message of v[0..n) in one transaction, under its own
  * id when that id is free (id 0: a new id), with its room, nick, text and
  * ts as given; a message whose id exists is skipped. Adds the number
- * stored to *stored (may be NULL) and touches the notify file. The caller
- * validates the fields. On failure nothing of v is stored. */
+ * stored to *stored (may be NULL) and, when it stored any, wakes the
+ * watchers. The caller validates the fields. On failure nothing of v is
+ * stored. */
 enum chat_error store_import(struct store *s, const struct chat_message *v,
     size_t n, size_t *stored);
+
+/* --- inspecting (for --check) ---------------------------------------- */
 
 /* What --check found out about a database, without creating or changing
  * it. */
 struct store_health {
-	bool exists;             /* the file is there and SQLite opens it */
+	bool exists;             /* the database is there and opens */
 	bool readable;           /* the schema could be read */
 	bool writable;           /* a write transaction could start */
-	bool wal;                /* journal_mode is wal */
-	long long schema;        /* PRAGMA user_version, -1 when unknown */
+	bool wal;                /* SQLite: journal_mode is wal (an engine
+	                          * without journal modes sets it true) */
+	long long schema;        /* schema version, -1 when unknown */
 	int64_t last_id;         /* newest id, -1 when unknown */
-	char error[256];         /* SQLite's sentence for the first failure */
+	char error[256];         /* the engine's sentence for the first
+	                          * failure */
 };
 
-/* Inspects the database at path (busy_timeout_ms from o) into *out.
+/* Inspects the database o->path (busy_timeout_ms from o) into *out.
  * Returns 0 when it could look, -1 when out of memory. */
 int store_inspect(const struct store_options *o, struct store_health *out);
 
-/* The notify file's path for a database path: path + "-notify". Returns a
- * new string (caller frees) or NULL when out of memory. */
+/* --- waking the watchers --------------------------------------------- */
+
+/* Every engine wakes the watchers of every connection, in every process,
+ * after each commit that stores or deletes something readers are sent:
+ * store_append that created, store_delete, store_import that stored any.
+ * Commits that change nothing a reader could be sent (a retry by
+ * client_id, store_prune) wake nobody. */
+
+/* A descriptor that becomes readable when another connection or process
+ * may have committed: poll it for POLLIN/EPOLLIN. A hint to look, not a
+ * count: it may also wake for this connection's own commits, or for
+ * nothing, and a writer outside the program (a person with the sqlite3
+ * shell) may not wake it at all, so the caller also looks on a timer
+ * (about once a second) and compares store_max_id with its cursor.
+ *
+ * Made on the first call; later calls return the same descriptor. -1
+ * when the engine cannot give one (logged, once): the caller then looks
+ * on its timer alone. The store owns it: do not read or close it, and
+ * stop polling it before store_free, which closes it. Call store_wake_fd
+ * and store_wake_drain from the thread that uses s (any thread may poll
+ * the descriptor).
+ *
+ * (An engine on a server may give, say, the socket of a connection that
+ * listens for the server's notifications.) SQLite: an inotify instance
+ * watching the notify file path + "-notify" (store_notify_path), which
+ * every commit of every process rewrites. It watches the file itself,
+ * not its directory: SQLite's writes to the -wal file beside it would
+ * wake every watcher several times per commit (watching the file alone
+ * took sends from about 8 300/s to 11 000/s). Without inotify (the
+ * per-user limit fs.inotify.max_user_instances, 128 by default, is easily
+ * reached by many mod_fcgid processes) it returns -1. When the notify
+ * file cannot be watched yet, it returns the descriptor all the same and
+ * store_wake_drain tries again. */
+int store_wake_fd(struct store *s);
+
+/* Consumes the pending wake-ups, so that the descriptor is quiet until
+ * the next commit. Call it when the descriptor was readable, before
+ * looking at the database (a commit after that look then wakes it
+ * again: no wake-up is lost), and on the caller's timer as well. Does
+ * nothing when s has no wake descriptor. SQLite: it also watches the
+ * notify file anew, at most once per second, so a notify file removed and
+ * made anew is watched within that; the watch on a replaced file lasts
+ * while writers still write to it. */
+void store_wake_drain(struct store *s);
+
+/* --- SQLite's engine only -------------------------------------------- */
+
+/* The notify file's path for a database path: path + "-notify". Every
+ * commit rewrites one byte of it; store_wake_fd watches it; --check
+ * checks it. Returns a new string (caller frees) or NULL when out of
+ * memory. */
 char *store_notify_path(const char *db_path);
 
-/* True when s was asked to open read-write but SQLite could only open the
- * database read-only (its files were not writable then). Such a connection
- * stays read-only, and so does every other one of the process: they share
- * SQLite's mapping of the -shm file. */
-bool store_readonly(struct store *s);
-
 /* True when the database file and its -wal and -shm files (those that
- * exist) can be opened for writing now. */
+ * exist) can be opened for writing now: a process stuck read-only
+ * (store_readonly) could then be replaced by one that writes. */
 bool store_writable(const char *db_path);
 
 #endif

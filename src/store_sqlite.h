@@ -1,0 +1,149 @@
+/* store_sqlite.h - private to SQLite's engine of store.h (store_sqlite.c,
+ * store_schema.c, store_append.c, store_maint.c, store_wake.c): struct
+ * store, the statement enum and the helpers those files share. Nothing
+ * else includes it: it is what keeps sqlite3.h in those files. */
+#ifndef STORE_SQLITE_H
+#define STORE_SQLITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "chat.h"
+#include "error.h"
+#include "store.h"
+
+/* The statements prepared once per connection; their SQL is the table
+ * store_sql in store_sqlite.c, the one place to read them all. */
+enum store_stmt {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_INSERT,
+	STMT_INSERT_CID,
+	STMT_FIND_CID,
+	STMT_SINCE,
+	STMT_BEFORE,
+	STMT_ROOM_LAST,
+	STMT_MAX_ID,
+	STMT_AFTER,
+	STMT_ROOMS,
+	STMT_BEGIN_WRITE,
+	STMT_DEL_FIND,
+	STMT_DEL_ROW,
+	STMT_TOMBSTONE,
+	STMT_PRUNE_ROOMS,
+	STMT_PRUNE_KEEP,
+	STMT_PRUNE_WALK,
+	STMT_PRUNE_MARK,
+	STMT_PRUNE_DELETE,
+	STMT_IMPORT,
+	STMT__MAX
+};
+
+/* One connection. The wake_* fields belong to store_wake.c and are made
+ * on the first store_wake_fd. */
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *st[STMT__MAX];
+	char *notify_path;      /* path + "-notify"; NULL when out of memory */
+	int notify_fd;          /* -1 when read-only or not openable */
+	int busy_timeout_ms;
+	int64_t busy_deadline;  /* of the wait store_busy is in */
+	int wake_fd;            /* inotify instance, -1 until made or failed */
+	bool wake_tried;        /* store_wake_fd made (or failed to make) it */
+	int64_t wake_rewatch_at; /* chat_mono_ms() of the next watch anew */
+};
+
+/* --- store_schema.c: retries outside SQLite's busy handler ------------- */
+
+/* Retrying while another process holds a lock SQLite's busy handler does
+ * not wait for (journal mode changes, a fresh database): pauses of 1, 2,
+ * 4 ... STORE_RETRY_MAX_MS ms plus jitter, so that two processes do not
+ * retry in lockstep, until the deadline. */
+struct retry {
+	int64_t deadline;
+	unsigned seed;
+	int delay_ms;
+};
+
+void retry_init(struct retry *r, int timeout_ms);
+
+/* Runs sql (no result rows wanted), retrying while busy. Returns an SQLite
+ * code. */
+int db_exec(sqlite3 *db, const char *sql, struct retry *r);
+
+/* Runs sql, retrying while busy, and copies the first column of its first
+ * row into out ("" when there is no row). Returns an SQLite code. */
+int db_query(sqlite3 *db, const char *sql, struct retry *r, char *out,
+    size_t outsz);
+
+/* PRAGMA user_version into *v (unchanged on failure). Returns an SQLite
+ * code. */
+int db_user_version(sqlite3 *db, struct retry *r, long long *v);
+
+/* store_open's settings (synchronous, journal_size_limit) and its checks
+ * that the database has WAL and this program's schema. Returns 0, or -1
+ * (logged). */
+int store_schema_check(struct store *s, const struct store_options *o);
+
+/* --- store_sqlite.c: running the prepared statements ------------------- */
+
+/* Logs the connection's error for fn and returns its kind (the storage's
+ * state: CHAT_E_UNAVAILABLE; a bug or corruption: CHAT_E_INTERNAL). Call
+ * before resetting the statement. */
+enum chat_error store_fail(struct store *s, const char *fn, int rc);
+
+/* Resets statement st and clears its bindings; every statement ends here,
+ * on every path. */
+void stmt_done(sqlite3_stmt *st);
+
+/* Runs statement k, which has no result rows (BEGIN, COMMIT, ROLLBACK, a
+ * bound INSERT), and resets it. */
+enum chat_error store_step(struct store *s, enum store_stmt k,
+    const char *fn);
+
+/* Rolls back the open transaction, if any. */
+void store_rollback(struct store *s);
+
+/* Runs a bound statement k for one integer: its first column into *out,
+ * 0 when there is no row or it is NULL. */
+enum chat_error store_int(struct store *s, enum store_stmt k, const char *fn,
+    int64_t *out);
+
+/* Column i of the current row as text, "" for NULL; valid until the next
+ * step or reset of st. */
+const char *col_text(sqlite3_stmt *st, int i);
+
+/* Runs a bound statement k whose rows are (id, ts, room, nick, text,
+ * deletes) and appends them to out (on failure some may have been
+ * appended: see list_truncate). */
+enum chat_error store_rows(struct store *s, enum store_stmt k, const char *fn,
+    struct chat_list *out);
+
+/* Frees the messages of l from index n on. */
+void list_truncate(struct chat_list *l, size_t n);
+
+/* Binds v to ?i without copying it: it must outlive the statement's run. */
+int bind_text(sqlite3_stmt *st, int i, const char *v);
+
+/* Binds ?1 room, ?2 nick, ?3 text, ?4 ts. */
+int bind_message(sqlite3_stmt *st, const char *room, const char *nick,
+    const char *text, int64_t ts);
+
+/* --- store_wake.c: the notify file ------------------------------------ */
+
+/* Sets s->notify_path for db_path and, when writer, opens the notify
+ * file for store_notify. A failure is logged and costs other processes
+ * only latency. */
+void store_notify_open(struct store *s, const char *db_path, bool writer);
+
+/* Wakes the watchers of every process after a commit. */
+void store_notify(struct store *s);
+
+/* Closes and frees what store_notify_open and store_wake_fd made. */
+void store_notify_close(struct store *s);
+
+#endif
