@@ -13,6 +13,7 @@
 #include "json.h"
 #include "limit.h"
 #include "log.h"
+#include "origin.h"
 #include "query.h"
 #include "sse.h"
 #include "stats.h"
@@ -69,30 +70,9 @@ static const struct route {
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
-static const struct {
-	int status;
-	const char *reason;
-} reasons[] = {
-	{ 200, "OK" }, { 201, "Created" }, { 204, "No Content" },
-	{ 400, "Bad Request" },
-	{ 403, "Forbidden" }, { 404, "Not Found" },
-	{ 405, "Method Not Allowed" }, { 413, "Payload Too Large" },
-	{ 415, "Unsupported Media Type" }, { 429, "Too Many Requests" },
-	{ 500, "Internal Server Error" }, { 503, "Service Unavailable" },
-};
-
 static void api_allow(const struct request *r, char *out, size_t outsz);
 
 /* --- answers ------------------------------------------------------------ */
-
-static const char *
-reason(int status)
-{
-	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
-		if (reasons[i].status == status)
-			return reasons[i].reason;
-	return "Unknown";
-}
 
 /* Appends the CGI head of an answer to b: status, the type's headers,
  * CORS headers when the origin is allowed, extra header lines (each
@@ -101,7 +81,7 @@ static void
 api_head(const struct request *r, struct buf *b, int status,
     const char *type, const char *extra)
 {
-	buf_printf(b, "Status: %d %s\r\n%s", status, reason(status), type);
+	buf_printf(b, "Status: %d %s\r\n%s", status, chat_status_reason(status), type);
 	if (r->cors_origin != NULL)
 		buf_printf(b, "Access-Control-Allow-Origin: %s\r\n"
 		    "Vary: Origin\r\n", r->cors_origin);
@@ -216,29 +196,6 @@ api_allow(const struct request *r, char *out, size_t outsz)
 		snprintf(out + o, outsz - o, "\r\n");
 }
 
-/* The path part of REQUEST_URI, percent-decoded into out. */
-static int
-uri_path(const char *uri, char *out, size_t outsz)
-{
-	size_t o = 0;
-
-	for (; *uri && *uri != '?' && *uri != '#'; uri++) {
-		int c = (unsigned char)*uri;
-		if (c == '%') {
-			int hi = query_hex(uri[1]);
-			int lo = hi < 0 ? -1 : query_hex(uri[2]);
-			if (lo < 0 || (c = hi * 16 + lo) == 0)
-				return -1;
-			uri += 2;
-		}
-		if (o + 1 >= outsz)
-			return -1;
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 /* The request path below the API prefix: SCRIPT_NAME + PATH_INFO as the
  * server split them (lighttpd, mod_fcgid), else REQUEST_URI (some
  * mod_proxy_fcgi setups). Returns NULL when the path is not ours. */
@@ -255,7 +212,7 @@ api_path(struct request *r, char *path, size_t pathsz)
 		plen--;
 	snprintf(path, pathsz, "%s%s", sn ? sn : "", pi ? pi : "");
 	if (strncmp(path, prefix, plen) != 0 &&
-	    (uri == NULL || uri_path(uri, path, pathsz) == -1))
+	    (uri == NULL || query_uri_path(uri, path, pathsz) == -1))
 		return NULL;
 	if (strncmp(path, prefix, plen) != 0 ||
 	    (path[plen] != '/' && path[plen] != '\0'))
@@ -265,56 +222,17 @@ api_path(struct request *r, char *path, size_t pathsz)
 
 /* --- origins -------------------------------------------------------------- */
 
-/* True when origin is one of the space-separated list, or the list is *. */
-static bool
-origin_listed(const char *list, const char *origin)
-{
-	size_t n = strlen(origin);
-
-	if (list == NULL)
-		return false;
-	if (strcmp(list, "*") == 0)
-		return true;
-	for (const char *p = list; *p;) {
-		size_t len = strcspn(p, " \t,");
-		if (len == n && strncmp(p, origin, n) == 0)
-			return true;
-		p += len;
-		p += strspn(p, " \t,");
-	}
-	return false;
-}
-
-/* True when origin is the server's own (scheme://Host of the request). */
-static bool
-origin_same(struct request *r, const char *origin)
-{
-	const char *host = fcgi_param(r->fr, "HTTP_HOST");
-	const char *https = fcgi_param(r->fr, "HTTPS");
-	const char *scheme = https && strcasecmp(https, "on") == 0 ?
-	    "https://" : "http://";
-	size_t sl = strlen(scheme);
-
-	return host != NULL && strncmp(origin, scheme, sl) == 0 &&
-	    strcmp(origin + sl, host) == 0;
-}
-
 /* Browsers send Origin with cross-site requests: those from origins not
  * allowed get 403 when an allow-list is set; listed CORS origins get
  * CORS headers. Returns false after answering. */
 static bool
 api_origin(struct request *r)
 {
-	const struct config *c = r->t->cfg;
-	const char *origin = fcgi_param(r->fr, "HTTP_ORIGIN");
+	const char *https = fcgi_param(r->fr, "HTTPS");
 
-	if (origin == NULL)
-		return true;
-	if (origin_listed(c->cors_origins, origin))
-		r->cors_origin = strcmp(c->cors_origins, "*") == 0 ? "*" :
-		    origin;
-	if (c->allow_origins == NULL || r->cors_origin != NULL ||
-	    origin_same(r, origin) || origin_listed(c->allow_origins, origin))
+	if (origin_check(r->t->cfg, fcgi_param(r->fr, "HTTP_ORIGIN"),
+	    https && strcasecmp(https, "on") == 0,
+	    fcgi_param(r->fr, "HTTP_HOST"), &r->cors_origin))
 		return true;
 	reply_error(r, CHAT_E_FORBIDDEN, "Pages of this origin may not use "
 	    "this chat; the server's FCGICHAT_ALLOW_ORIGINS lists those that "
@@ -420,29 +338,6 @@ api_park(struct request *r, enum hub_kind kind, int handle, int64_t cursor,
 
 /* --- handlers ----------------------------------------------------------- */
 
-/* True for "application/json", any case, with no charset or UTF-8. */
-static bool
-is_json_type(const char *ct)
-{
-	const char *p;
-
-	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0)
-		return false;
-	for (p = ct + 16; *p == ' ' || *p == '\t'; p++)
-		;
-	if (*p == '\0')
-		return true;
-	if (*p++ != ';')
-		return false;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (strncasecmp(p, "charset=", 8) != 0)
-		return false;
-	p += 8;
-	return strcasecmp(p, "utf-8") == 0 || strcasecmp(p, "\"utf-8\"") == 0 ||
-	    strcasecmp(p, "utf8") == 0;
-}
-
 static bool
 api_send(struct request *r)
 {
@@ -456,7 +351,7 @@ api_send(struct request *r)
 
 	if ((r->retry_after = limit_send(fcgi_param(r->fr, "REMOTE_ADDR"))) > 0)
 		e = CHAT_E_RATE_LIMITED;
-	else if (!is_json_type(fcgi_param(r->fr, "CONTENT_TYPE")))
+	else if (!validate_json_type(fcgi_param(r->fr, "CONTENT_TYPE")))
 		e = CHAT_E_UNSUPPORTED_MEDIA_TYPE;
 	else if (r->body_too_large)
 		e = CHAT_E_TOO_LARGE;

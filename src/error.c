@@ -52,3 +52,26 @@ chat_error_why(const char **why, enum chat_error e, const char *msg)
 		*why = msg;
 	return e;
 }
+
+static const struct {
+	int status;
+	const char *reason;
+} reasons[] = {
+	{ 101, "Switching Protocols" },
+	{ 200, "OK" }, { 201, "Created" }, { 204, "No Content" },
+	{ 400, "Bad Request" },
+	{ 403, "Forbidden" }, { 404, "Not Found" },
+	{ 405, "Method Not Allowed" }, { 413, "Payload Too Large" },
+	{ 415, "Unsupported Media Type" }, { 426, "Upgrade Required" },
+	{ 429, "Too Many Requests" },
+	{ 500, "Internal Server Error" }, { 503, "Service Unavailable" },
+};
+
+const char *
+chat_status_reason(int status)
+{
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (reasons[i].status == status)
+			return reasons[i].reason;
+	return "Unknown";
+}

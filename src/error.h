@@ -38,4 +38,8 @@ const struct chat_error_info *chat_error_info(enum chat_error e);
 enum chat_error chat_error_why(const char **why, enum chat_error e,
     const char *msg);
 
+/* The reason phrase of an HTTP status ("Not Found"); "Unknown" for one
+ * fcgichat never answers with. Never NULL. */
+const char *chat_status_reason(int status);
+
 #endif

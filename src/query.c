@@ -204,3 +204,25 @@ query_parse(const char *qs, struct query_params *out, const char **why)
 	out->wait = (int)st.v[QUERY_WAIT];
 	return CHAT_OK;
 }
+
+int
+query_uri_path(const char *uri, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	for (; *uri && *uri != '?' && *uri != '#'; uri++) {
+		int c = (unsigned char)*uri;
+		if (c == '%') {
+			int hi = query_hex(uri[1]);
+			int lo = hi < 0 ? -1 : query_hex(uri[2]);
+			if (lo < 0 || (c = hi * 16 + lo) == 0)
+				return -1;
+			uri += 2;
+		}
+		if (o + 1 >= outsz)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return 0;
+}

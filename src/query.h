@@ -41,4 +41,9 @@ int query_hex(int c);
  * spaces and tabs allowed). Returns 0 and sets *out, or -1. */
 int query_last_event_id(const char *s, int64_t *out);
 
+/* The path part of a REQUEST_URI (before '?' or '#'), percent-decoded into
+ * out (outsz bytes, NUL-terminated). Returns 0, or -1 when an escape is
+ * malformed, decodes to NUL, or the path does not fit. */
+int query_uri_path(const char *uri, char *out, size_t outsz);
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "chat.h"
 #include "utf8.h"
@@ -205,4 +206,27 @@ validate_message(const char *room, size_t room_len, const char *nick,
 	if ((e = validate_nick_copy(nick, nick_len, &out->nick, why)) != CHAT_OK)
 		return e;
 	return validate_text(text, text_len, &out->text, &len, why);
+}
+
+/* True for "application/json", any case, with no charset or UTF-8. */
+bool
+validate_json_type(const char *ct)
+{
+	const char *p;
+
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0)
+		return false;
+	for (p = ct + 16; *p == ' ' || *p == '\t'; p++)
+		;
+	if (*p == '\0')
+		return true;
+	if (*p++ != ';')
+		return false;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (strncasecmp(p, "charset=", 8) != 0)
+		return false;
+	p += 8;
+	return strcasecmp(p, "utf-8") == 0 || strcasecmp(p, "\"utf-8\"") == 0 ||
+	    strcasecmp(p, "utf8") == 0;
 }

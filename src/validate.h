@@ -5,6 +5,7 @@
 #ifndef VALIDATE_H
 #define VALIDATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -43,5 +44,9 @@ struct chat_message;
 enum chat_error validate_message(const char *room, size_t room_len,
     const char *nick, size_t nick_len, const char *text, size_t text_len,
     struct chat_message *out, const char **why);
+
+/* True for a Content-Type of "application/json", any case, with no
+ * charset or a UTF-8 one: what a send's body must be. */
+bool validate_json_type(const char *content_type);
 
 #endif

@@ -280,6 +280,25 @@ test_hex(void **state)
 	assert_int_equal(query_hex('`'), -1);
 }
 
+static void
+test_uri_path(void **state)
+{
+	char out[16];
+
+	(void)state;
+	assert_int_equal(query_uri_path("/api/rooms?x=%41", out, sizeof(out)), 0);
+	assert_string_equal(out, "/api/rooms");
+	assert_int_equal(query_uri_path("/a%2Fb#frag", out, sizeof(out)), 0);
+	assert_string_equal(out, "/a/b");
+	assert_int_equal(query_uri_path("/a%00b", out, sizeof(out)), -1);
+	assert_int_equal(query_uri_path("/a%4", out, sizeof(out)), -1);
+	assert_int_equal(query_uri_path("/a%zz", out, sizeof(out)), -1);
+	/* 15 bytes fit with the NUL, 16 do not. */
+	assert_int_equal(query_uri_path("/23456789012345", out, sizeof(out)), 0);
+	assert_int_equal(query_uri_path("/234567890123456", out, sizeof(out)),
+	    -1);
+}
+
 int
 main(void)
 {
@@ -296,6 +315,7 @@ main(void)
 		cmocka_unit_test(test_query_int),
 		cmocka_unit_test(test_last_event_id),
 		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_uri_path),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

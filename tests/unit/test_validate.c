@@ -285,6 +285,25 @@ test_client_id(void **state)
 	free(c65);
 }
 
+static void
+test_json_type(void **state)
+{
+	static const char *const good[] = { "application/json",
+	    "Application/JSON", "application/json; charset=utf-8",
+	    "application/json;charset=UTF-8", "application/json; charset=\"utf-8\"",
+	    "application/json ; charset=utf8" };
+	static const char *const bad[] = { "text/plain", "application/jsonp",
+	    "application/json; charset=latin1", "application/json; foo=bar",
+	    "application/json,", "" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(validate_json_type(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(validate_json_type(bad[i]));
+	assert_false(validate_json_type(NULL));
+}
+
 int
 main(void)
 {
@@ -299,6 +318,7 @@ main(void)
 		cmocka_unit_test(test_text_length),
 		cmocka_unit_test(test_text_bad),
 		cmocka_unit_test(test_client_id),
+		cmocka_unit_test(test_json_type),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
