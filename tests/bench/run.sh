@@ -260,6 +260,8 @@ about_nchan() {
 # server_runs SERVER: does SERVER run this time (SERVER_TABLE, ENABLED)?
 server_runs() {
 	g=$(echo "$SERVER_TABLE" | awk -v s="$1" '$1 == s { print $3 }')
+	# A misspelt server in RUN_TABLE would drop its runs without a word.
+	[ -n "$g" ] || { say "run.sh: $1 is not in SERVER_TABLE"; exit 2; }
 	case " $ENABLED " in *" $g "*) return 0 ;; esac
 	return 1
 }
