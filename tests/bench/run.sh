@@ -1,5 +1,7 @@
 #!/bin/sh
-# run.sh - fcgichat's benchmark driver.
+# run.sh - fcgichat's benchmark driver: starts the servers, runs
+# tests/bench/loadgen against them and keeps what it prints; stats.py makes
+# the report of it and plot.py the plot.
 #   make bench          ->  sh tests/bench/run.sh            (~5 min, 2 cores)
 #   make bench-compare  ->  sh tests/bench/run.sh --compare  (~8 min)
 #   sh tests/bench/run.sh --quick [--compare]   N = 100, 1000, one run each
@@ -28,8 +30,11 @@
 #  --compare  the same fan-out, send and idle runs against nginx + Nchan
 #           (tests/bench/nchan.conf, same URLs; fcgichat/Nchan ratios), and
 #           nginx answering a fixed body (Nchan's floor).
-# Output: tests/output/bench/results.md (tables), results.jsonl (one JSON
-# line per run, as printed by loadgen), fanout.svg + fanout.dat (plot).
+# Output: tests/output/bench/results.jsonl (one JSON line per run, as
+# printed by loadgen, and last a "run" line: settings, machine, what ran),
+# results.md (tables, by stats.py), fanout.svg + fanout.dat (plot.py).
+# What runs is the table RUN_TABLE below: a new kind of run is one line
+# there, a new server one line in SERVER_TABLE and its start_ function.
 #
 # fcgichat runs with conf/lighttpd.conf as shipped, except that its
 # per-address limits are lifted (FCGICHAT_SEND_RATE=0, FCGICHAT_MAX_WAITING=0,
@@ -44,6 +49,8 @@
 # reported as such. The machine's cores and load are in the report: the
 # figures are only comparable between runs on a quiet machine.
 set -eu
+# Table fields and settings are split into words, never taken as file names.
+set -f
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -72,6 +79,50 @@ CLIENTS=${BENCH_CLIENTS:-16}
 IDLE_N=${BENCH_IDLE_CLIENTS:-5000}
 IDLE_S=${BENCH_IDLE_SECONDS:-8}
 PROCS=${BENCH_PROCS:-2}
+for v in $SIZES "$REPEAT" "$MESSAGES" "$SECONDS_LOOP" "$CLIENTS" "$IDLE_N" \
+	"$IDLE_S" "$PROCS"; do
+	# They go into JSON as numbers, and into sh arithmetic.
+	case $v in '' | *[!0-9]* | 0?*)
+		echo "run.sh: BENCH_* settings are whole numbers, not '$v'" >&2
+		exit 2 ;;
+	esac
+done
+
+# ---------------------------------------------------------------- tables
+
+# The servers: name (start_NAME starts it, about_NAME prints what the report
+# says of its software), descriptors its front end needs per waiting client
+# (lighttpd: 2, nginx: 1), and when it runs: always, or with the option
+# (compare: --compare).
+SERVER_TABLE='
+fcgichat  2  always
+floor     2  always
+nchan     1  compare
+'
+
+# The runs, in the order they take turns: loadgen scenario, server,
+# transport ("-": none), label (the server's name in the results; "-": the
+# server's) and loadgen options of the run's own. fanout_all, loops_all and
+# idle_all add the options every run of their scenario gets (clients,
+# messages, seconds); stats.py reports the rows run.sh ran, in this order,
+# and plot.py draws one line per fan-out row.
+RUN_TABLE="
+fanout  fcgichat  longpoll  -       -
+fanout  fcgichat  sse       -       -
+fanout  nchan     longpoll  -       --nchan
+fanout  nchan     sse       -       --nchan
+send    fcgichat  -         -       --room send-$$
+send    floor     -         -       --room send-$$
+send    nchan     -         -       --room send-$$
+poll    fcgichat  -         -       --path /api/rooms/send-$$/messages?limit=20
+poll    floor     -         -       --path /api/rooms/send-$$/messages?limit=20
+poll    fcgichat  -         static  --path /
+poll    nchan     -         nginx   --path /api/floor
+idle    fcgichat  longpoll  -       -
+idle    fcgichat  sse       -       -
+idle    nchan     longpoll  -       --nchan
+idle    nchan     sse       -       --nchan
+"
 
 OUT=$ROOT/tests/output/bench
 BUILD=$ROOT/build/bench
@@ -117,7 +168,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 deps() {
-	pk="gcc libc6-dev libfcgi-dev lighttpd gnuplot-nox procps"
+	pk="gcc libc6-dev libfcgi-dev lighttpd gnuplot-nox procps python3"
 	[ "$COMPARE" = 1 ] && pk="$pk nginx libnginx-mod-nchan"
 	# shellcheck disable=SC2086
 	sh tests/deps.sh $pk
@@ -131,6 +182,16 @@ build() {
 	# shellcheck disable=SC2086
 	cc $cflags -o "$BUILD/floor.fcgi" tests/bench/floor.c -lfcgi -lpthread
 	"$LG" selftest >/dev/null
+	# The kept report must come out of the kept raw results: stats.py
+	# still reads them as they were read when they were measured.
+	python3 tests/bench/stats.py report tests/bench/results/results.jsonl |
+		cmp -s - tests/bench/results/results.md || {
+		say "run.sh: stats.py no longer makes tests/bench/results/results.md" \
+			"from its results.jsonl; if that is meant, make it again:" \
+			"python3 tests/bench/stats.py report" \
+			"tests/bench/results/results.jsonl >tests/bench/results/results.md"
+		exit 1
+	}
 	[ -x cgi-bin/fcgichat.fcgi ] ||
 		make --no-print-directory cgi-bin/fcgichat.fcgi
 }
@@ -185,37 +246,80 @@ start_nchan() {
 	wait_ready "$SRV_PORT" /api/floor "$d/error.log"
 }
 
+# about_SERVER: the report's line on SERVER's software, if it has its own.
+about_fcgichat() {
+	echo "$(/usr/sbin/lighttpd -v 2>&1 | head -1), $PROCS worker processes"
+}
+about_floor() { :; }
+about_nchan() {
+	echo "$(nginx -v 2>&1), Nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null)"
+}
+
+# ------------------------------------------------------ servers and runs
+
+# server_runs SERVER: does SERVER run this time (SERVER_TABLE, ENABLED)?
+server_runs() {
+	g=$(echo "$SERVER_TABLE" | awk -v s="$1" '$1 == s { print $3 }')
+	# A misspelt server in RUN_TABLE would drop its runs without a word.
+	[ -n "$g" ] || { say "run.sh: $1 is not in SERVER_TABLE"; exit 2; }
+	case " $ENABLED " in *" $g "*) return 0 ;; esac
+	return 1
+}
+
+# The servers that run this time, in SERVER_TABLE's order.
+servers() {
+	for s in $(echo "$SERVER_TABLE" | awk 'NF { print $1 }'); do
+		server_runs "$s" && echo "$s"
+	done
+}
+
+# each_row SCENARIOS FUNCTION ARGS...: for each row of RUN_TABLE of one of
+# SCENARIOS whose server runs, sets SCEN SRV TR LABEL OPTS and calls
+# FUNCTION ARGS. In this shell, not a pipe's: FUNCTION may set variables
+# and start servers that the exit trap must find.
+each_row() {
+	er_rows=$(echo "$RUN_TABLE" | awk -v sc=" $1 " 'NF && index(sc, " " $1 " ")')
+	shift
+	IFS='
+'
+	for er_row in $er_rows; do
+		unset IFS
+		read -r SCEN SRV TR LABEL OPTS <<EOR
+$er_row
+EOR
+		server_runs "$SRV" || continue
+		[ "$LABEL" != - ] || LABEL=$SRV
+		[ "$OPTS" != - ] || OPTS=""
+		"$@"
+	done
+	unset IFS
+}
+
 # Port of a running server by name (set by start_all).
 port_of() { eval "echo \${PORT_$1}"; }
 
 start_all() {
-	for s in $SERVERS; do
+	for s in $(servers); do
 		"start_$s"
 		eval "PORT_$s=$SRV_PORT PID_$s=$SRV_PID"
 	done
 }
 
 stop_all() {
-	for s in $SERVERS; do
+	for s in $(servers); do
 		stop_pid "$(eval "echo \${PID_$s}")"
 	done
 }
 
 # ------------------------------------------------------------- load runs
 
-# lg SCENARIO SERVER ARGS...: runs loadgen against SERVER, keeps the JSON
-# line in results.jsonl and shows the human line.
+# lg ARGS...: runs loadgen's SCEN against SRV with the row's LABEL and OPTS
+# and ARGS, keeps the JSON line in results.jsonl and shows the human line.
 lg() {
-	scen=$1
-	srv=$2
-	shift 2
-	extra=""
-	[ "$srv" = nchan ] && [ "$scen" != poll ] && [ "$scen" != send ] &&
-		extra="--nchan"
 	f=$TMP/lg.out
-	# shellcheck disable=SC2086
-	timeout -k 5 900 "$LG" "$scen" --port "$(port_of "$srv")" \
-		--label "$srv" $extra "$@" >"$f" 2>>"$TMP/loadgen.err" || true
+	# shellcheck disable=SC2086 # OPTS are options, split on purpose
+	timeout -k 5 900 "$LG" "$SCEN" --port "$(port_of "$SRV")" \
+		--label "$LABEL" $OPTS "$@" >"$f" 2>>"$TMP/loadgen.err" || true
 	grep '^{' "$f" >>"$RAW" || say "  (no result: see the loadgen output)"
 	grep '^# ' "$f" | sed 's/^# /  /' >&2 || true
 }
@@ -225,62 +329,59 @@ last_aborted() { tail -1 "$RAW" | grep -q '"aborted":true'; }
 # Can this server's front end hold N waiting clients in the fd limit?
 fits() {
 	[ "$FDMAX" = unlimited ] && return 0
-	per=2
-	[ "$1" = nchan ] && per=1
+	per=$(echo "$SERVER_TABLE" | awk -v s="$1" '$1 == s { print $2 }')
 	[ $((per * $2 + 200)) -le "$FDMAX" ]
 }
 
+add_transport() {
+	case " $TRANSPORTS " in *" $TR "*) ;; *) TRANSPORTS="$TRANSPORTS $TR" ;; esac
+}
+
 fanout_all() {
+	TRANSPORTS=""
+	each_row fanout add_transport
 	for n in $SIZES; do
-		for t in longpoll sse; do
-			fanout_size "$n" "$t"
+		for t in $TRANSPORTS; do
+			each_row fanout fanout_skip "$n" "$t"
+			given_up=""
+			r=1
+			while [ $r -le "$REPEAT" ]; do
+				each_row fanout fanout_run "$n" "$t" "$r"
+				r=$((r + 1))
+			done
 		done
 	done
 }
 
-fanout_size() { # N transport
-	for s in $FANOUT_SERVERS; do
-		fits "$s" "$1" && continue
-		say "fanout $s $2 N=$1: skipped, needs more than $FDMAX descriptors"
-		echo "{\"scenario\":\"fanout\",\"server\":\"$s\",\"transport\":\"$2\",\"clients\":$1,\"skipped\":\"fd limit $FDMAX\"}" >>"$RAW"
-	done
-	given_up=""
-	r=1
-	while [ $r -le "$REPEAT" ]; do
-		for s in $FANOUT_SERVERS; do
-			fits "$s" "$1" || continue
-			case " $given_up " in *" $s "*) continue ;; esac
-			say "fanout $s $2 N=$1 run $r/$REPEAT"
-			lg fanout "$s" --transport "$2" --clients "$1" \
-				--messages "$MESSAGES" --room "f$2$1r$r-$$"
-			# A run that gave up will fail again: spare the time.
-			last_aborted && given_up="$given_up $s"
-		done
-		r=$((r + 1))
-	done
+fanout_skip() { # N TRANSPORT
+	[ "$TR" = "$2" ] || return 0
+	fits "$SRV" "$1" && return 0
+	say "fanout $LABEL $2 N=$1: skipped, needs more than $FDMAX descriptors"
+	echo "{\"scenario\":\"fanout\",\"server\":\"$LABEL\",\"transport\":\"$2\",\"clients\":$1,\"skipped\":\"fd limit $FDMAX\"}" >>"$RAW"
+}
+
+fanout_run() { # N TRANSPORT RUN
+	[ "$TR" = "$2" ] && fits "$SRV" "$1" || return 0
+	case " $given_up " in *" $LABEL "*) return 0 ;; esac
+	say "fanout $LABEL $2 N=$1 run $3/$REPEAT"
+	lg --transport "$2" --clients "$1" --messages "$MESSAGES" \
+		--room "f$2$1r$3-$$"
+	# A run that gave up will fail again: spare the time.
+	last_aborted && given_up="$given_up $LABEL"
+	return 0
 }
 
 loops_all() {
 	r=1
 	while [ $r -le "$REPEAT" ]; do
-		for s in $SEND_SERVERS; do
-			say "send $s run $r/$REPEAT"
-			lg send "$s" --clients "$CLIENTS" --seconds "$SECONDS_LOOP" \
-				--room "send-$$"
-		done
-		say "poll fcgichat, floor, static run $r/$REPEAT"
-		lg poll fcgichat --clients "$CLIENTS" --seconds "$SECONDS_LOOP" \
-			--path "/api/rooms/send-$$/messages?limit=20"
-		lg poll floor --clients "$CLIENTS" --seconds "$SECONDS_LOOP" \
-			--path "/api/rooms/send-$$/messages?limit=20"
-		lg poll fcgichat --clients "$CLIENTS" --seconds "$SECONDS_LOOP" \
-			--path / --label static
-		if [ "$COMPARE" = 1 ]; then
-			lg poll nchan --clients "$CLIENTS" --seconds "$SECONDS_LOOP" \
-				--path /api/floor --label nginx
-		fi
+		each_row "send poll" loop_run "$r"
 		r=$((r + 1))
 	done
+}
+
+loop_run() { # RUN
+	say "$SCEN $LABEL run $1/$REPEAT"
+	lg --clients "$CLIENTS" --seconds "$SECONDS_LOOP"
 }
 
 # "PSS_KB CPU_TICKS" of a server and the processes it started.
@@ -295,18 +396,19 @@ sample() {
 	done | awk '{m += $1; t += $2} END {print m + 0, t + 0}'
 }
 
-# idle_one SERVER TRANSPORT RUN: a fresh server, N clients parked, samples.
+# idle_one RUN: a fresh server, N clients parked, samples.
 idle_one() {
-	"start_$1"
-	eval "PORT_$1=$SRV_PORT"
+	fits "$SRV" "$IDLE_N" || return 0
+	"start_$SRV"
+	eval "PORT_$SRV=$SRV_PORT"
 	sleep 0.5
-	# shellcheck disable=SC2046 # "PSS TICKS" become $4 $5
-	set -- "$1" "$2" "$3" $(sample "$SRV_PID")
+	# shellcheck disable=SC2046 # "PSS TICKS" become $2 $3
+	set -- "$1" $(sample "$SRV_PID")
 	rf=$TMP/ready
 	rm -f "$rf"
-	say "idle $1 $2 N=$IDLE_N run $3/$REPEAT"
-	lg idle "$1" --transport "$2" --clients "$IDLE_N" \
-		--seconds "$IDLE_S" --ready-file "$rf" --room "idle$3-$$" &
+	say "idle $LABEL $TR N=$IDLE_N run $1/$REPEAT"
+	lg --transport "$TR" --clients "$IDLE_N" --seconds "$IDLE_S" \
+		--ready-file "$rf" --room "idle$1-$$" &
 	lgpid=$!
 	i=0
 	while [ ! -s "$rf" ] && kill -0 $lgpid 2>/dev/null && [ $i -lt 900 ]; do
@@ -314,261 +416,90 @@ idle_one() {
 		i=$((i + 1))
 	done
 	if [ -s "$rf" ]; then
-		idle_measure "$@"
+		idle_measure "$2"
 	fi
 	wait $lgpid || true
 	stop_pid "$SRV_PID"
 }
 
-idle_measure() { # server transport run base_kb base_ticks
+idle_measure() { # base_kb
 	t0=$(date +%s%N)
-	# shellcheck disable=SC2046 # "PSS TICKS" become $6 $7, then $8 $9
-	set -- "$@" $(sample "$SRV_PID")
+	# shellcheck disable=SC2046 # "PSS TICKS" become $2 $3, then $4 $5
+	set -- "$1" $(sample "$SRV_PID")
 	sleep $((IDLE_S > 4 ? IDLE_S - 3 : 1))
 	t1=$(date +%s%N)
 	# shellcheck disable=SC2046
 	set -- "$@" $(sample "$SRV_PID")
-	awk -v s="$1" -v t="$2" -v n="$IDLE_N" -v b="$4" -v m0="$6" \
-	    -v c0="$7" -v m1="$8" -v c1="$9" -v t0="$t0" -v t1="$t1" \
-	    -v hz="$(getconf CLK_TCK)" 'BEGIN {
-		cpu = (c1 - c0) / hz / ((t1 - t0) / 1e9) * 100
-		printf "{\"scenario\":\"idle_cost\",\"server\":\"%s\",", s
-		printf "\"transport\":\"%s\",\"clients\":%d,", t, n
-		printf "\"pss_base_kb\":%d,\"pss_kb\":%d,", b, m1
-		printf "\"kb_per_client\":%.2f,\"cpu_pct\":%.2f}\n",
-		    (m1 - b) / n, cpu
-	}' >>"$RAW"
+	python3 tests/bench/stats.py idle-cost "$LABEL" "$TR" "$IDLE_N" \
+		"$1" "$4" "$3" "$5" "$t0" "$t1" "$(getconf CLK_TCK)" >>"$RAW"
 	say "  $(tail -1 "$RAW")"
 }
 
 idle_all() {
 	r=1
 	while [ $r -le "$REPEAT" ]; do
-		for s in $FANOUT_SERVERS; do
-			for t in longpoll sse; do
-				fits "$s" "$IDLE_N" && idle_one "$s" "$t" "$r"
-			done
-		done
+		each_row idle idle_one "$r"
 		r=$((r + 1))
 	done
 }
 
 # ---------------------------------------------------------------- report
 
-# agg FIELD SCENARIO SERVER [TRANSPORT [CLIENTS]]: prints
-# "MEDIAN OKRUNS RUNS SKIPPED" over the matching lines of results.jsonl.
-agg() {
-	awk -v f="$1" -v sc="$2" -v sv="$3" -v tr="${4:-}" -v n="${5:-}" '
-	function get(k,   s) {
-		if (!match($0, "\"" k "\":(\"[^\"]*\"|[^,}]*)"))
-			return ""
-		s = substr($0, RSTART + length(k) + 3, RLENGTH - length(k) - 3)
-		gsub(/"/, "", s)
-		return s
-	}
-	get("scenario") != sc || get("server") != sv { next }
-	tr != "" && get("transport") != tr { next }
-	n != "" && get("clients") != n { next }
-	get("skipped") != "" { skipped = 1; next }
-	{ v[++c] = get(f) + 0; runs++; if (get("ok") != "false") ok++ }
-	END {
-		if (!c) { printf "- 0 0 %d\n", skipped; exit }
-		for (i = 2; i <= c; i++) {
-			x = v[i]
-			for (j = i - 1; j >= 1 && v[j] > x; j--)
-				v[j + 1] = v[j]
-			v[j + 1] = x
-		}
-		m = (c % 2) ? v[(c + 1) / 2] : (v[c / 2] + v[c / 2 + 1]) / 2
-		printf "%s %d %d %d\n", m, ok, runs, skipped
-	}' "$RAW"
+# json_str TEXT: TEXT as a JSON string (control characters left out).
+json_str() {
+	printf '"%s"' "$(printf '%s' "$1" | tr -d '\000-\037' |
+		sed 's/[\\"]/\\&/g')"
 }
 
-# med FIELD ...: the median alone, formatted; "-" when there is none.
-# shellcheck disable=SC2046 # agg prints four words
-med() { set -- $(agg "$@"); fmt "$1"; }
-
-fmt() {
-	awk -v x="$1" 'BEGIN {
-		if (x == "-") print "-"
-		else if (x + 0 >= 100) printf "%.0f\n", x
-		else if (x + 0 >= 10) printf "%.1f\n", x
-		else printf "%.2f\n", x
-	}'
+add_software() {
+	a=$(json_str "$("about_$1")")
+	[ "$a" = '""' ] || SOFTWARE="$SOFTWARE${SOFTWARE:+,}$a"
 }
 
-ratio() { # a b -> "a/b", or "-"
-	awk -v a="$1" -v b="$2" 'BEGIN {
-		if (a == "-" || b == "-" || b + 0 == 0) print "-"
-		else printf "%.2f\n", a / b
-	}'
+add_plan() {
+	t=""
+	[ "$TR" = - ] || t=",\"transport\":\"$TR\""
+	PLAN="$PLAN${PLAN:+,}{\"scenario\":\"$SCEN\",\"server\":\"$LABEL\"$t}"
 }
 
-checks() { # FIELD SCENARIO SERVER TRANSPORT CLIENTS -> "3/3 ok"
-	# shellcheck disable=SC2046
-	set -- $(agg "$@")
-	if [ "$4" = 1 ] && [ "$3" = 0 ]; then
-		echo "skipped (fds)"
-	elif [ "$3" = 0 ]; then
-		echo "-"
-	else
-		echo "$2/$3 ok"
-	fi
-}
-
-report_fanout() {
-	echo "## Fan-out: N waiting clients, one sender, $MESSAGES messages"
-	echo
-	echo "Latency from send to receipt, in ms; deliveries/s while a message"
-	echo "fans out; checks: runs in which every client got every message"
-	echo "exactly once, in order, with no error."
-	echo
-	if [ "$COMPARE" = 1 ]; then
-		echo "| transport | N | p50 | p90 | p99 | max | deliveries/s | checks | Nchan p50 | Nchan p99 | Nchan deliveries/s | Nchan checks | p99 fcgichat/Nchan |"
-		echo "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---:|"
-	else
-		echo "| transport | N | p50 | p90 | p99 | max | deliveries/s | checks |"
-		echo "|---|---:|---:|---:|---:|---:|---:|---|"
-	fi
-	for t in longpoll sse; do
-		for n in $SIZES; do
-			report_fanout_row "$t" "$n"
-		done
+# The last line of results.jsonl: the settings, the machine, and the rows
+# of RUN_TABLE that ran, which lay out the report and the plot.
+run_line() {
+	SOFTWARE=""
+	for s in $(servers); do
+		add_software "$s"
 	done
-	echo
-}
-
-# shellcheck disable=SC2086 # $k and $q are split into arguments on purpose
-report_fanout_row() { # transport N
-	k="fanout fcgichat $1 $2"
-	line="| $1 | $2 | $(med p50_ms $k) | $(med p90_ms $k) | $(med p99_ms $k) | $(med max_ms $k) | $(med deliveries_per_s $k) | $(checks ok $k) |"
-	if [ "$COMPARE" = 1 ]; then
-		q="fanout nchan $1 $2"
-		p99f=$(agg p99_ms $k | cut -d' ' -f1)
-		p99n=$(agg p99_ms $q | cut -d' ' -f1)
-		line="$line $(med p50_ms $q) | $(med p99_ms $q) | $(med deliveries_per_s $q) | $(checks ok $q) | $(ratio "$p99f" "$p99n") |"
-	fi
-	echo "$line"
-}
-
-report_loops() {
-	echo "## Throughput: $CLIENTS keep-alive clients, ${SECONDS_LOOP} s"
-	echo
-	echo "| scenario | server | per s | p50 ms | p99 ms | checks | fcgichat/this |"
-	echo "|---|---|---:|---:|---:|---|---:|"
-	sf=$(agg per_s send fcgichat | cut -d' ' -f1)
-	pf=$(agg per_s poll fcgichat | cut -d' ' -f1)
-	for s in $SEND_SERVERS; do
-		v=$(agg per_s send "$s" | cut -d' ' -f1)
-		r="-"
-		[ "$s" = fcgichat ] || r=$(ratio "$sf" "$v")
-		echo "| send (committed messages) | $s | $(fmt "$v") | $(med p50_ms send "$s") | $(med p99_ms send "$s") | $(checks ok send "$s") | $r |"
-	done
-	pollers="fcgichat floor static"
-	[ "$COMPARE" = 1 ] && pollers="$pollers nginx"
-	for s in $pollers; do
-		v=$(agg per_s poll "$s" | cut -d' ' -f1)
-		r="-"
-		[ "$s" = fcgichat ] || r=$(ratio "$pf" "$v")
-		echo "| poll | $s | $(fmt "$v") | $(med p50_ms poll "$s") | $(med p99_ms poll "$s") | $(checks ok poll "$s") | $r |"
-	done
-	echo
-	echo "poll: fcgichat and floor read \`/api/rooms/R/messages?limit=20\`;"
-	echo "static is lighttpd serving \`/\` (index.html) with fcgichat's config;"
-	echo "nginx is nginx answering a fixed body at \`/api/floor\`."
-	echo
-}
-
-report_idle() {
-	echo "## Idle cost: $IDLE_N clients waiting for ${IDLE_S} s"
-	echo
-	echo "Growth of the server's memory (PSS of the front end and its"
-	echo "workers) per waiting client, and the CPU they use while waiting."
-	echo
-	echo "| server | transport | KB per waiting client | CPU % while idle | total PSS MB |"
-	echo "|---|---|---:|---:|---:|"
-	for s in $FANOUT_SERVERS; do
-		for t in longpoll sse; do
-			mb=$(agg pss_kb idle_cost "$s" "$t" | cut -d' ' -f1)
-			mb=$(awk -v k="$mb" 'BEGIN { if (k == "-") print "-"; else printf "%.1f\n", k / 1024 }')
-			echo "| $s | $t | $(med kb_per_client idle_cost "$s" "$t") | $(med cpu_pct idle_cost "$s" "$t") | $mb |"
-		done
-	done
-	echo
-}
-
-plot() {
-	dat=$OUT/fanout.dat
-	{
-		echo "# N fcgichat-longpoll fcgichat-sse nchan-longpoll nchan-sse (p99 ms)"
-		for n in $SIZES; do
-			row=$n
-			for k in "fcgichat longpoll" "fcgichat sse" "nchan longpoll" "nchan sse"; do
-				# shellcheck disable=SC2086
-				row="$row $(agg p99_ms fanout $k "$n" | cut -d' ' -f1)"
-			done
-			echo "$row"
-		done
-	} >"$dat"
-	command -v gnuplot >/dev/null || { say "run.sh: no gnuplot, no plot"; return 0; }
-	plots=""
-	col=2
-	for title in "fcgichat long-poll" "fcgichat SSE" "Nchan long-poll" "Nchan SSE"; do
-		if awk -v c=$col '!/^#/ && $c != "-" {f = 1} END {exit !f}' "$dat"; then
-			plots="$plots${plots:+, }'$dat' using 1:$col with linespoints lw 2 pt 7 ps 0.8 title '$title'"
-		fi
-		col=$((col + 1))
-	done
-	[ -n "$plots" ] || return 0
-	gnuplot <<EOF
-set terminal svg size 800,500 dynamic font 'sans,12'
-set output '$OUT/fanout.svg'
-set title 'fan-out: p99 delivery latency vs waiting clients ($(nproc) cores, median of $REPEAT)'
-set xlabel 'waiting clients in one room (N)'
-set ylabel 'p99 latency, send to receipt (ms)'
-set logscale xy
-set grid
-set key top left
-set datafile missing '-'
-plot $plots
-EOF
+	PLAN=""
+	each_row "fanout send poll idle" add_plan
+	printf '{"scenario":"run","date":%s,"elapsed_s":%d,"commit":%s,' \
+		"$(json_str "$(date -u '+%Y-%m-%d %H:%M UTC')")" \
+		$(($(date +%s) - T_START)) \
+		"$(json_str "$(git rev-parse --short HEAD 2>/dev/null || echo none)")"
+	printf '"cores":%d,"cpu":%s,"load_start":%s,"load_end":%s,' "$(nproc)" \
+		"$(json_str "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)")" \
+		"$(json_str "$LOAD_START")" \
+		"$(json_str "$(cut -d' ' -f1-3 /proc/loadavg)")"
+	# shellcheck disable=SC2086 # split: one comma between sizes
+	printf '"software":[%s],"repeat":%d,"fd_limit":%s,"sizes":[%s],' \
+		"$SOFTWARE" "$REPEAT" "$(json_str "$FDMAX")" \
+		"$(echo $SIZES | tr ' ' ,)"
+	printf '"messages":%d,"clients":%d,"seconds":%d,' \
+		"$MESSAGES" "$CLIENTS" "$SECONDS_LOOP"
+	printf '"idle_clients":%d,"idle_seconds":%d,"plan":[%s]}\n' \
+		"$IDLE_N" "$IDLE_S" "$PLAN"
 }
 
 report() {
-	md=$OUT/results.md
-	{
-		echo "# fcgichat benchmark"
-		echo
-		echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'), $(($(date +%s) - T_START)) s"
-		echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo none)"
-		echo "- cores: $(nproc), $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
-		echo "- load (1/5/15 min) at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-		echo "- $(/usr/sbin/lighttpd -v 2>&1 | head -1), $PROCS worker processes"
-		[ "$COMPARE" = 1 ] && echo "- $(nginx -v 2>&1), Nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null)"
-		echo "- runs per figure: $REPEAT (median); descriptors (hard limit): $FDMAX"
-		echo "- the load generator (tests/bench/loadgen.c, one thread) runs on the"
-		echo "  same cores as the servers; its CPU time is in results.jsonl"
-		echo
-		report_fanout
-		echo "![p99 delivery latency vs waiting clients](fanout.svg)"
-		echo
-		report_loops
-		report_idle
-		echo "Raw runs: \`results.jsonl\`. Method: \`tests/bench/run.sh\`."
-	} >"$md"
-	say "run.sh: wrote $md"
+	run_line >>"$RAW"
+	python3 tests/bench/stats.py report "$RAW" >"$OUT/results.md"
+	say "run.sh: wrote $OUT/results.md"
+	python3 tests/bench/plot.py "$RAW" "$OUT"
 }
 
 # ------------------------------------------------------------------ main
 
-SERVERS="fcgichat floor"
-FANOUT_SERVERS="fcgichat"
-SEND_SERVERS="fcgichat floor"
-if [ "$COMPARE" = 1 ]; then
-	SERVERS="$SERVERS nchan"
-	FANOUT_SERVERS="$FANOUT_SERVERS nchan"
-	SEND_SERVERS="$SEND_SERVERS nchan"
-fi
+ENABLED=always
+[ "$COMPARE" = 1 ] && ENABLED="$ENABLED compare"
 
 deps
 build
@@ -582,5 +513,4 @@ loops_all
 stop_all
 idle_all
 report
-plot
 say "run.sh: done in $(($(date +%s) - T_START)) s; see $OUT/results.md"
