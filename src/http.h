@@ -87,10 +87,11 @@ void http_head_free(struct http_head *h);
 /*
  * Feeds the next len bytes read from the connection. Sets *used to how many
  * of them belong to the head: on HTTP_DONE the bytes after that are the
- * first of the WebSocket stream; on HTTP_MORE all were used. Lines end in
- * CRLF or LF; obs-fold, control characters (but tab in values), a space
- * before a header's colon and a CR anywhere else are HTTP_E_SYNTAX. Once
- * HTTP_DONE or HTTP_BAD, later calls return the same and use nothing.
+ * first of the WebSocket stream; on HTTP_MORE all were used; on HTTP_BAD
+ * it means nothing (answer the error and close). Lines end in CRLF or LF;
+ * obs-fold, control characters (but tab in values), a space before a
+ * header's colon and a CR anywhere else are HTTP_E_SYNTAX. Once HTTP_DONE
+ * or HTTP_BAD, later calls return the same and use nothing.
  */
 enum http_parse http_head_parse(struct http_head *h, const void *data,
     size_t len, size_t *used);
