@@ -15,7 +15,7 @@ static const struct http_error_info errors[HTTP_E__MAX] = {
 	    "the request head is malformed" },
 	[HTTP_E_TARGET] = { 400, "Bad Request",
 	    "the request target must be a path starting with a slash, with "
-	    "well-formed percent escapes and no NUL" },
+	    "well-formed percent escapes and no control characters" },
 	[HTTP_E_URI_LONG] = { 414, "URI Too Long",
 	    "the request line is longer than 4096 bytes" },
 	[HTTP_E_FIELDS_LARGE] = { 431, "Request Header Fields Too Large",
@@ -162,8 +162,10 @@ http_hex(char c)
 	return -1;
 }
 
-/* Keeps the percent-decoded path s[0..len); NULL on a bad escape or %00
- * (*e says which), or when the keep area is full. */
+/* Keeps the percent-decoded path s[0..len); NULL on a bad escape or one
+ * that decodes to a control character (%00, %0A: no route has them, and a
+ * path may end up in a log line or a header), or when the keep area is
+ * full (*e says which). */
 static const char *
 http_path(struct http_head *h, const char *s, size_t len, enum http_error *e)
 {
@@ -181,7 +183,8 @@ http_path(struct http_head *h, const char *s, size_t len, enum http_error *e)
 			continue;
 		}
 		if (len - i < 3 || (hi = http_hex(s[i + 1])) < 0 ||
-		    (lo = http_hex(s[i + 2])) < 0 || (hi | lo) == 0)
+		    (lo = http_hex(s[i + 2])) < 0 || hi < 2 ||
+		    (hi << 4 | lo) == 0x7F)
 			return NULL;
 		out[n++] = (char)(hi << 4 | lo);
 		i += 2;

@@ -48,7 +48,8 @@ const struct http_error_info *http_error_info(enum http_error e);
  */
 struct http_request {
 	const char *method;      /* a token, e.g. "GET" */
-	const char *path;        /* percent-decoded, starts with '/', no NUL */
+	const char *path;        /* percent-decoded, starts with '/', no control
+	                          * characters */
 	const char *query;       /* raw, after '?' (query_parse decodes it) */
 	const char *host;        /* Host (lighttpd keeps the browser's; Apache
 	                          * only with ProxyPreserveHost On) */

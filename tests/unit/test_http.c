@@ -203,7 +203,7 @@ test_lists_and_absent(void **state)
 {
 	static const char in[] =
 	    "\r\n"	/* RFC 9112 2.2: a blank line first is ignored */
-	    "GET /a%20b/%41?q=%20 HTTP/1.1\r\n"
+	    "GET /a%20b/%41%C3%a9?q=%20 HTTP/1.1\r\n"
 	    "host:  example.org \t\r\n"
 	    "connection: keep-alive\r\n"
 	    "CONNECTION: Upgrade\r\n"
@@ -222,7 +222,7 @@ test_lists_and_absent(void **state)
 	assert_int_equal(feed(&h, in, sizeof(in) - 1, SIZE_MAX, &used),
 	    HTTP_DONE);
 	assert_non_null(r = http_head_request(h));
-	assert_string_equal(r->path, "/a b/A");
+	assert_string_equal(r->path, "/a b/A\xc3\xa9");
 	assert_string_equal(r->query, "q=%20");
 	assert_string_equal(r->host, "example.org");
 	assert_string_equal(r->connection, "keep-alive, Upgrade");
@@ -322,6 +322,9 @@ test_request_line_errors(void **state)
 		{ "GET http://h/ HTTP/1.1\r\nHost: h\r\n\r\n", HTTP_E_TARGET },
 		{ "GET /a#f HTTP/1.1\r\nHost: h\r\n\r\n", HTTP_E_TARGET },
 		{ "GET /a%00 HTTP/1.1\r\nHost: h\r\n\r\n", HTTP_E_TARGET },
+		{ "GET /a%0a HTTP/1.1\r\nHost: h\r\n\r\n", HTTP_E_TARGET },
+		{ "GET /a%1F HTTP/1.1\r\nHost: h\r\n\r\n", HTTP_E_TARGET },
+		{ "GET /a%7f HTTP/1.1\r\nHost: h\r\n\r\n", HTTP_E_TARGET },
 		{ "GET /a%zz HTTP/1.1\r\nHost: h\r\n\r\n", HTTP_E_TARGET },
 		{ "GET /a%4 HTTP/1.1\r\nHost: h\r\n\r\n", HTTP_E_TARGET },
 		{ "GET /\x7f HTTP/1.1\r\nHost: h\r\n\r\n", HTTP_E_TARGET },
