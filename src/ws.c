@@ -8,9 +8,9 @@
  *   batch a room frames once and writes to every socket cannot go through
  *   it: wslay would parse, and its queue would carry only pongs and closes;
  * - a context costs 9.4 KB per connection (two 4 KB buffers), where a
- *   waiting client costs the worker about 0.5 KB today: 45 MB more for
- *   5000 sockets. This parser keeps about 180 bytes and reads from the
- *   caller's buffer, so one read buffer serves every connection;
+ *   waiting client costs the worker about 0.5 KB today: 46 MB more for
+ *   5000 sockets. This parser keeps 208 bytes and reads from the caller's
+ *   buffer, so one read buffer serves every connection;
  * - API.md's 1002 cases that wslay's frame layer rejects (a fragmented or
  *   oversized control frame, a length not in its shortest form) come out
  *   as a close without a code and a "callback failure" return that cannot
@@ -83,7 +83,7 @@ static const struct ws_fail_info {
 	    "a close frame carries a code that may not be sent" },
 	[WS_F_CLOSE_UTF8] = { WS_CLOSE_BAD_DATA,
 	    "a close reason is not UTF-8" },
-	[WS_F_NOMEM] = { 1011, "out of memory" },
+	[WS_F_NOMEM] = { WS_CLOSE_INTERNAL, "out of memory" },
 };
 
 #define WS_IS_CONTROL(op) (((op) & 0x8) != 0)

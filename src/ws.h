@@ -27,7 +27,8 @@ enum ws_close_code {
 	WS_CLOSE_UNSUPPORTED = 1003,  /* a binary message */
 	WS_CLOSE_NO_STATUS = 1005,    /* a close without a code (never sent) */
 	WS_CLOSE_BAD_DATA = 1007,     /* invalid UTF-8 in a text message */
-	WS_CLOSE_TOO_BIG = 1009       /* a message over the size cap */
+	WS_CLOSE_TOO_BIG = 1009,      /* a message over the size cap */
+	WS_CLOSE_INTERNAL = 1011      /* out of memory */
 };
 
 /* --- handshake ---------------------------------------------------------- */
@@ -106,8 +107,9 @@ struct ws_event {
 	const char *why;  /* FAIL: a static sentence for the log */
 };
 
-/* One connection's parser state: about 180 bytes, plus the message being
- * reassembled (at most the size cap) while one is. Treat as opaque. */
+/* One connection's parser state: 208 bytes on x86-64, plus the message
+ * being reassembled (at most the size cap) while one is. Treat as opaque:
+ * it is here so that a connection can hold it without an allocation. */
 struct ws_parser {
 	struct buf msg;          /* text message being reassembled */
 	size_t max_message;      /* larger messages close with 1009 */
