@@ -150,7 +150,7 @@ fuzz_framed(const uint8_t *d, size_t n)
 	static struct event got[MAX_EVENTS], want[MAX_EVENTS];
 	uint8_t key[4] = { n > 0 ? d[0] : 0, 0x5A, 0xA5, 0x0F };
 	struct buf out = { 0 };
-	size_t at = 0, len, frags, nwant = 0, piece;
+	size_t at = 0, len, frags, nwant = 0, piece, ping;
 	unsigned flags;
 
 	while (n - at >= 3 && nwant + 8 < MAX_EVENTS) {
@@ -162,6 +162,7 @@ fuzz_framed(const uint8_t *d, size_t n)
 			continue;
 		}
 		frags = 1 + (flags & 3);
+		ping = len < 5 ? len : 5;
 		for (size_t f = 0, off = 0; f < frags; f++, off += piece) {
 			piece = f + 1 < frags ? (len - off) / 2 : len - off;
 			client_frame(&out, (f + 1 == frags ? 0x80 : 0) |
@@ -169,10 +170,9 @@ fuzz_framed(const uint8_t *d, size_t n)
 			    d + at + off, piece);
 			if ((flags & 4) && f + 1 < frags) {
 				client_frame(&out, 0x80 | WS_OP_PING, key,
-				    d + at, len < 5 ? len : 5);
+				    d + at, ping);
 				want[nwant++] = (struct event){ WS_EV_PING, 0,
-				    len < 5 ? len : 5,
-				    len > 0 ? hash(d + at, len < 5 ? len : 5) : 0 };
+				    ping, ping > 0 ? hash(d + at, ping) : 0 };
 			}
 		}
 		want[nwant++] = (struct event){ WS_EV_TEXT, 0, len,
