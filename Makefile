@@ -4,12 +4,12 @@
 PORT ?= 8080
 PROCS ?= 2
 CC ?= cc
-PKGS := libfcgi libsqlite3 libcjson
+PKGS := libfcgi libsqlite3 libcjson nettle
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-missing-field-initializers
 CPPFLAGS += -std=c11 -D_GNU_SOURCE -Isrc -Ibuild
-LDLIBS := -lfcgi -lsqlite3 -lcjson -lpthread
+LDLIBS := -lfcgi -lsqlite3 -lcjson -lnettle -lpthread
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 # The sanitizer build uses clang: its UBSan writes reports where
@@ -74,7 +74,7 @@ build/tests/fdhold: tests/faults/fdhold.c | build/tests
 
 # Debian packages: what `make run` needs, and what the tests add.
 DEPS_RUN := gcc make pkg-config libc6-dev libfcgi-dev libsqlite3-dev \
-	libcjson-dev sqlite3 lighttpd
+	libcjson-dev nettle-dev sqlite3 lighttpd
 DEPS_TEST := $(DEPS_RUN) libcmocka-dev clang libclang-rt-14-dev \
 	apache2 libapache2-mod-fcgid chromium curl
 

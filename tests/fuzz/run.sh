@@ -26,7 +26,9 @@ fuzz_query 5000 src/query.c src/error.c
 fuzz_last_event_id 256 src/query.c src/error.c
 fuzz_json_send 20000 src/json.c src/validate.c src/utf8.c src/buf.c src/chat.c src/query.c src/error.c
 fuzz_import 20000 src/csv.c src/json.c src/query.c src/validate.c src/utf8.c src/buf.c src/chat.c src/error.c
-fuzz_fcgi 20000 $LIBSRC build/sql_migrations.c -lfcgi -lsqlite3 -lpthread"
+fuzz_ws_frame 70000 src/ws.c src/http.c src/utf8.c src/buf.c -lnettle
+fuzz_http_head 20000 src/http.c src/ws.c src/utf8.c src/buf.c -lnettle
+fuzz_fcgi 20000 $LIBSRC build/sql_migrations.c -lfcgi -lsqlite3 -lnettle -lpthread"
 
 fail=0
 
