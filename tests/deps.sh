@@ -1,7 +1,7 @@
 #!/bin/sh
 # deps.sh - installs the Debian packages named on the command line that are
 # missing (apt-get update once, then apt-get install -y), or with --npm the
-# browser-test driver from tests/package.json. Not root: prints the command.
+# browser-test driver and the WebSocket client from tests/package.json. Not root: prints the command.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -10,8 +10,9 @@ if [ "${1:-}" = "--npm" ]; then
 	then
 		set -- nodejs npm
 	else
-		[ -d tests/node_modules/playwright-core ] && exit 0
-		echo "deps: npm ci (playwright-core, no browser download)"
+		[ -d tests/node_modules/playwright-core ] &&
+			[ -d tests/node_modules/ws ] && exit 0
+		echo "deps: npm ci (playwright-core, ws; no browser download)"
 		cd tests && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci \
 			--no-audit --no-fund --loglevel=error
 		exit 0
