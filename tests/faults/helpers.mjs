@@ -1,12 +1,11 @@
 // helpers.mjs - what the fault tests share: clients that keep their cursor
 // and resume after any failure (long-poll loops, event streams that
 // reconnect with Last-Event-ID, senders that retry with their client_id),
-// raw sockets for many cheap connections, the database read directly, and
-// a worker's descriptors and memory from /proc.
+// the database read directly, and a worker's descriptors and memory from
+// /proc.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -210,69 +209,4 @@ export async function waitAllGot(clients, ids, timeout) {
     if (behind.length === 0 || Date.now() > end) return clients.filter((c) => c.ids.join(',') !== want);
     await sleep(100);
   }
-}
-
-// Opens n raw connections that each send `request` (a whole HTTP/1.1
-// request text) and resolves once all are connected and written. The
-// sockets swallow what comes back.
-export async function rawOpen(port, request, n, { concurrency = 500 } = {}) {
-  const socks = [];
-  let next = 0;
-  const one = () => new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port }, () => { s.write(request); resolve(s); });
-    s.on('data', () => {});
-    s.on('error', () => resolve(s));
-  });
-  const workers = Array.from({ length: Math.min(concurrency, n) }, async () => {
-    while (next < n) {
-      next++;
-      socks.push(await one());
-    }
-  });
-  await Promise.all(workers);
-  return socks;
-}
-
-// An event stream that reads its head, then stops reading (its receive
-// buffer stays small: the kernel grows it only for a reader). Resolves
-// once the head came, within timeout; .raw is what it read, .ended whether
-// the server ended it; resume() reads on.
-export function stalledStream(port, room, { timeout = 10000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const st = { raw: '', ended: false };
-    const s = st.sock = net.connect({ host: '127.0.0.1', port }, () => {
-      s.write(`GET /api/rooms/${room}/events?since=0 HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
-    });
-    const t = setTimeout(() => { s.destroy(); reject(new Error(`no stream head within ${timeout} ms`)); }, timeout);
-    st.resume = () => s.resume();
-    s.setEncoding('latin1');
-    s.on('data', (c) => {
-      st.raw += c;
-      if (!st.started && st.raw.includes('retry: 3000')) {
-        st.started = true;
-        s.pause();
-        clearTimeout(t);
-        resolve(st);
-      }
-    });
-    for (const e of ['end', 'close', 'error']) s.on(e, () => { st.ended = true; });
-  });
-}
-
-// Sends a raw request and resolves the raw answer (status line, headers
-// and body as text) when the server closes, or what came within timeout.
-export function rawExchange(port, data, { timeout = 10000 } = {}) {
-  return new Promise((resolve) => {
-    const chunks = [];
-    const s = net.connect({ host: '127.0.0.1', port }, () => s.write(data));
-    const t = setTimeout(() => s.destroy(), timeout);
-    s.on('data', (c) => chunks.push(c));
-    s.on('error', () => {});
-    s.on('close', () => {
-      clearTimeout(t);
-      const text = Buffer.concat(chunks).toString('latin1');
-      const status = Number(/^HTTP\/1\.\d (\d{3})/.exec(text)?.[1] ?? 0);
-      resolve({ status, text, body: text.slice(text.indexOf('\r\n\r\n') + 4) });
-    });
-  });
 }

@@ -6,7 +6,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLighttpd, waitFor } from '../lib/server.mjs';
-import { rawOpen, procStatus, tryRequest } from './helpers.mjs';
+import { rawOpen } from '../lib/raw.mjs';
+import { procStatus, tryRequest } from './helpers.mjs';
 
 const BATCH = 4000;          // the test process may hold 20000 descriptors
 const LONGPOLLS = 20000;

@@ -6,7 +6,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLighttpd, waitFor } from '../lib/server.mjs';
-import { Stream, stalledStream, tryRequest, roomIds, stopAll, sleep } from './helpers.mjs';
+import { stalledStream } from '../lib/raw.mjs';
+import { Stream, tryRequest, roomIds, stopAll, sleep } from './helpers.mjs';
 
 const OTHERS = 20;
 const MESSAGES = 2000;
