@@ -17,8 +17,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startLighttpd, BIN, ROOT } from '../lib/server.mjs';
+import { tryRequest } from '../lib/http.mjs';
 import { rawExchange } from '../lib/raw.mjs';
-import { procStatus, dbState, tryRequest } from './helpers.mjs';
+import { procStatus, dbState } from './helpers.mjs';
 
 let srv;
 let host;
