@@ -129,13 +129,51 @@ test: $(BIN) $(ASAN_BIN) $(UNIT:%=build/tests/%) \
 		$(UNIT:%=build/asan/tests/%) build/tests/fdhold
 	@sh tests/run-all.sh
 
-# Each libFuzzer target (tests/fuzz/) for FUZZ_SECONDS after replaying the
-# inputs that once crashed it; the worker under valgrind behind lighttpd.
+# --- fuzzing -------------------------------------------------------------
+# The libFuzzer targets, one line each: name (tests/fuzz/<name>.c, seeded
+# from tests/fuzz/corpus/<name>/, with tests/fuzz/<name>.dict if there is
+# one) and the largest input tried. `make fuzz` builds them into
+# build/fuzz/ with clang, linked with the library compiled once for
+# fuzzing, then tests/fuzz/run.sh replays each one's inputs that once
+# crashed it (tests/fuzz/regress/<name>/) and fuzzes it for FUZZ_SECONDS.
+FUZZ_TARGETS := \
+	fuzz_utf8:4096 \
+	fuzz_validate:9000 \
+	fuzz_query:5000 \
+	fuzz_last_event_id:256 \
+	fuzz_json_send:20000 \
+	fuzz_import:20000 \
+	fuzz_ws_frame:70000 \
+	fuzz_http_head:20000 \
+	fuzz_fcgi:20000
 FUZZ_SECONDS ?= 60
-.PHONY: valgrind
-fuzz: build/sql_migrations.c
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_OBJ := $(SRC:src/%.c=build/fuzz/%.o) build/fuzz/sql_migrations.o
+FUZZ_BIN := $(foreach t,$(FUZZ_TARGETS),build/fuzz/$(firstword $(subst :, ,$(t))))
+
+build/fuzz:
+	mkdir -p $@
+build/fuzz/%.o: src/%.c src/*.h | build/fuzz
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(WARN) \
+		-c -o $@ $<
+build/fuzz/sql_migrations.o: build/sql_migrations.c | build/fuzz
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+build/fuzz/libchat.a: $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/libchat.a src/*.h
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(WARN) \
+		-Wno-missing-prototypes -o $@ $< build/fuzz/libchat.a $(LDLIBS)
+
+.PHONY: fuzz-build
+fuzz-build: $(FUZZ_BIN)
+fuzz:
 	@sh tests/deps.sh clang libclang-rt-14-dev
-	FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
+	@$(MAKE) --no-print-directory fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+# The worker under valgrind behind lighttpd.
+.PHONY: valgrind
 valgrind: $(BIN)
 	@sh tests/deps.sh valgrind
 	sh tests/valgrind/run.sh

@@ -1,72 +1,94 @@
 #!/bin/sh
-# run-all.sh - what `make test` runs after building: unit tests, then the
-# integration suite against real servers, then both again with the
-# AddressSanitizer+UBSan build, then the integration suite behind Apache
-# (mod_proxy_fcgi, mod_fcgid) and the front ends side by side, then the
-# browser tests in Chromium; ends with one line "total: N passed, N failed".
+# run-all.sh - what `make test` runs after building: the suites of the
+# table below, one after another (unit tests, the integration suite against
+# real servers, both again with the AddressSanitizer+UBSan build, the
+# integration suite behind Apache, the front ends side by side, install,
+# faults, the browser tests). Each must print one line "NAME: N passed, N
+# failed"; a suite whose line is missing counts as one failure and is
+# named. Ends with the failures again, then one line "total: N passed, N
+# failed", last (CI reads it).
 set -u
 cd "$(dirname "$0")/.."
-log=$(mktemp /tmp/fcgichat-test.XXXXXX)
+BIN=$PWD/cgi-bin/fcgichat.fcgi
+ASAN_BIN=$PWD/build/asan/fcgichat.fcgi
+UNIT=$(cd tests/unit && ls test_*.c | sed 's/\.c$//' | tr '\n' ' ')
+INTEG="sh tests/run-integration.sh"
+
+# name | environment | command - run in this order, each with
+# SUITE_NAME=name and FCGICHAT_BIN="$BIN" unless its environment says
+# otherwise; the shell expands the fields when the suite runs.
+#   integration-apache-*  the integration suite behind conf/apache.conf
+#   frontends             the three front ends side by side (same answers,
+#                         one database, 60-s holds, mod_fcgid's cap,
+#                         systemd socket activation)
+#   ops                   make install / uninstall, the installed snippets
+#                         on copies of the system's lighttpd and Apache
+#   faults                workers killed, disk full, read-only, lock storm,
+#                         leaks, slow readers, restarts, hostile input
+#   faults-asan           those of them that neither measure memory nor
+#                         kill workers, with the sanitized worker
+SUITES='
+unit | | sh tests/run-unit.sh build/tests $UNIT
+unit-asan | | sh tests/run-unit.sh build/asan/tests $UNIT
+integration | FCGICHAT_FRONTEND=lighttpd | $INTEG
+integration-asan | FCGICHAT_FRONTEND=lighttpd FCGICHAT_BIN="$ASAN_BIN" FCGICHAT_ASAN=1 | $INTEG
+integration-apache-proxy | FCGICHAT_FRONTEND=apache-proxy | $INTEG
+integration-apache-fcgid | FCGICHAT_FRONTEND=apache-fcgid | $INTEG
+frontends | | $INTEG frontends/
+ops | | $INTEG ops/
+faults | | $INTEG faults/
+faults-asan | FCGICHAT_BIN="$ASAN_BIN" FCGICHAT_ASAN=1 | $INTEG faults/bad-input.test.mjs faults/slow.test.mjs faults/held.test.mjs
+browser | | $INTEG browser/
+'
+
 one=$(mktemp /tmp/fcgichat-suite.XXXXXX)
 failures=$(mktemp /tmp/fcgichat-failures.XXXXXX)
-# Runs one suite; a failed one's failures (without stack frames) are kept
+pass=0; fail=0; expected=0; arrived=0; seen=' '
+
+# note NAME WHY - keeps a failed suite's failures (without stack frames)
 # to be told again at the end, where a CI log's tail shows them.
-run() {
-	name=$1
-	echo "== $name"
-	shift
-	"$@" 2>&1 | tee "$one"
-	cat "$one" >> "$log"
-	if ! grep -qE '^[a-z-]+: [0-9]+ passed, 0 failed$' "$one"; then
-		{
-			echo "== $name"
-			if grep -q '^✖ failing tests' "$one"; then
-				sed -n '/^✖ failing tests/,$p' "$one"
-			else
-				tail -20 "$one"
-			fi | grep -vE '^\s+(at |generatedMessage:|code:|operator:)|^\s*}?$|^✖ failing tests' | head -40
-		} >> "$failures"
-	fi
+note() {
+	{
+		echo "== $1${2:+: $2}"
+		if grep -q '^✖ failing tests' "$one"; then
+			sed -n '/^✖ failing tests/,$p' "$one"
+		else
+			tail -20 "$one"
+		fi | grep -vE '^\s+(at |generatedMessage:|code:|operator:)|^\s*}?$|^✖ failing tests' | head -40
+	} >> "$failures"
 }
-run "unit tests" sh tests/run-unit.sh build/tests $(cd tests/unit && ls test_*.c | sed 's/\.c$//')
-run "unit tests, ASan+UBSan" sh tests/run-unit.sh build/asan/tests $(cd tests/unit && ls test_*.c | sed 's/\.c$//')
-run "integration (lighttpd)" env SUITE_NAME=integration FCGICHAT_FRONTEND=lighttpd \
-	FCGICHAT_BIN="$PWD/cgi-bin/fcgichat.fcgi" sh tests/run-integration.sh
-run "integration (lighttpd), ASan+UBSan worker" env SUITE_NAME=integration-asan \
-	FCGICHAT_FRONTEND=lighttpd FCGICHAT_BIN="$PWD/build/asan/fcgichat.fcgi" FCGICHAT_ASAN=1 sh tests/run-integration.sh
-# The same integration suite behind Apache (conf/apache.conf), both ways,
-# then the three front ends side by side (same answers, one database,
-# 60-s holds, mod_fcgid's cap, systemd socket activation).
-run "integration (Apache + mod_proxy_fcgi)" env SUITE_NAME=integration-apache-proxy \
-	FCGICHAT_FRONTEND=apache-proxy \
-	FCGICHAT_BIN="$PWD/cgi-bin/fcgichat.fcgi" sh tests/run-integration.sh
-run "integration (Apache + mod_fcgid)" env SUITE_NAME=integration-apache-fcgid \
-	FCGICHAT_FRONTEND=apache-fcgid \
-	FCGICHAT_BIN="$PWD/cgi-bin/fcgichat.fcgi" sh tests/run-integration.sh
-run "front ends side by side" env SUITE_NAME=frontends \
-	FCGICHAT_BIN="$PWD/cgi-bin/fcgichat.fcgi" sh tests/run-integration.sh frontends/
-# make install / uninstall, and the installed snippets on copies of the
-# system's lighttpd and Apache configurations.
-run "ops (install, Debian web servers)" env SUITE_NAME=ops \
-	FCGICHAT_BIN="$PWD/cgi-bin/fcgichat.fcgi" sh tests/run-integration.sh ops/
-# Faults (workers killed, disk full, read-only, lock storm, leaks, slow
-# readers, restarts) and hostile input, against lighttpd.
-run "faults (lighttpd)" env SUITE_NAME=faults \
-	FCGICHAT_BIN="$PWD/cgi-bin/fcgichat.fcgi" sh tests/run-integration.sh faults/
-# Hostile input, slow readers and held descriptors again with the
-# sanitized worker (the other fault tests measure memory or kill workers).
-run "faults (lighttpd), ASan+UBSan worker" env SUITE_NAME=faults-asan \
-	FCGICHAT_BIN="$PWD/build/asan/fcgichat.fcgi" FCGICHAT_ASAN=1 \
-	sh tests/run-integration.sh faults/bad-input.test.mjs \
-	faults/slow.test.mjs faults/held.test.mjs
-if [ -d tests/browser ] && ls tests/browser/*.test.mjs >/dev/null 2>&1; then
-	run "browser (Chromium)" env SUITE_NAME=browser \
-		FCGICHAT_BIN="$PWD/cgi-bin/fcgichat.fcgi" sh tests/run-integration.sh browser/
-fi
-pass=$(grep -E '^[a-z-]+: [0-9]+ passed, [0-9]+ failed$' "$log" | awk '{p += $2} END {print p + 0}')
-fail=$(grep -E '^[a-z-]+: [0-9]+ passed, [0-9]+ failed$' "$log" | awk '{f += $4} END {print f + 0}')
-suites=$(grep -cE '^[a-z-]+: [0-9]+ passed, [0-9]+ failed$' "$log")
-rm -f "$log" "$one"
+
+# run NAME ENV COMMAND - runs one suite of the table and adds up its
+# summary line; stdin is the table's, so the suite gets /dev/null.
+run() {
+	echo "== $1"
+	{ eval "env SUITE_NAME=$1 FCGICHAT_BIN=\"\$BIN\" $2 $3" </dev/null 2>&1; } | tee "$one"
+	summary=$(grep -E "^$1: [0-9]+ passed, [0-9]+ failed\$" "$one" | tail -1)
+	if [ -z "$summary" ]; then
+		fail=$((fail + 1))
+		note "$1" "no summary line \"$1: N passed, N failed\" (counted as 1 failed)"
+		return
+	fi
+	arrived=$((arrived + 1))
+	set -- "$1" $summary
+	pass=$((pass + $3)); fail=$((fail + $5))
+	[ "$5" -eq 0 ] || note "$1"
+}
+
+while IFS='|' read -r name envs cmd; do
+	name=$(echo $name)
+	[ -n "$name" ] || continue
+	# A name makes the summary line's pattern and is told once.
+	case $name in *[!a-z-]*) echo "run-all.sh: bad suite name '$name'"; exit 2 ;; esac
+	case $seen in *" $name "*) echo "run-all.sh: suite '$name' twice"; exit 2 ;; esac
+	seen="$seen$name "
+	expected=$((expected + 1))
+	run "$name" "$envs" "$cmd"
+done <<EOF
+$SUITES
+EOF
+
+rm -f "$one"
 if [ -s "$failures" ]; then
 	echo
 	echo "failures, again:"
@@ -74,5 +96,6 @@ if [ -s "$failures" ]; then
 fi
 rm -f "$failures"
 echo
+echo "summaries: $arrived of $expected suites"
 echo "total: $pass passed, $fail failed"
-[ "$fail" -eq 0 ] && [ "$suites" -ge 9 ]
+[ "$fail" -eq 0 ] && [ "$arrived" -eq "$expected" ]

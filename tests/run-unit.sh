@@ -1,6 +1,8 @@
 #!/bin/sh
 # run-unit.sh DIR TEST... - runs each cmocka unit test program in DIR and
-# prints "unit: N passed, N failed" (counted in test cases).
+# prints "<name>: N passed, N failed" (counted in test cases; name is
+# SUITE_NAME, default unit).
+name=${SUITE_NAME:-unit}
 dir=$1; shift
 pass=0; fail=0
 for t in "$@"; do
@@ -14,5 +16,5 @@ for t in "$@"; do
 		echo "$t: exited with $rc"; fail=$((fail + 1))
 	fi
 done
-echo "unit: $pass passed, $fail failed"
+echo "$name: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLighttpd, waitFor } from '../lib/server.mjs';
-import { send as apiSend } from '../lib/http.mjs';
+import { get, send as apiSend } from '../lib/http.mjs';
 import {
   launch, newContext, openChat, waitConnected, waitTexts, typeAndSend,
   shownIds, assertNoDuplicates, accessLog, WAIT,
@@ -19,8 +19,7 @@ let lastParked = -1;
 /** Requests parked in all workers, as /api/stats counts them (each worker
  * publishes its figures twice a second). */
 async function parked() {
-  const r = await fetch(`${srv.url}/api/stats`);
-  lastParked = (await r.json()).waiting.total;
+  lastParked = (await get(srv.url, '/api/stats')).json.waiting.total;
   return lastParked;
 }
 

@@ -14,11 +14,12 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startLighttpd, BIN, ROOT } from '../lib/server.mjs';
-import { rawExchange, procStatus, dbState, tryRequest } from './helpers.mjs';
+import { tryRequest } from '../lib/http.mjs';
+import { rawExchange } from '../lib/raw.mjs';
+import { procStatus, dbState } from './helpers.mjs';
 
 let srv;
 let host;
@@ -108,24 +109,16 @@ describe('bad input', () => {
     const MiB = Buffer.alloc(1 << 20, 'x');
     const head = `POST ${M} HTTP/1.1\r\n${host}Content-Type: application/json\r\n` +
       (chunked ? 'Transfer-Encoding: chunked\r\n' : `Content-Length: ${100 * MiB.length + 2}\r\n`) + 'Connection: close\r\n\r\n';
-    return new Promise((resolve, reject) => {
-      const chunks = [];
-      const s = net.connect({ host: '127.0.0.1', port: srv.port });
-      s.on('data', (c) => chunks.push(c));
-      s.on('error', reject);
-      s.on('close', () => {
-        const text = Buffer.concat(chunks).toString('latin1');
-        resolve({ status: Number(/^HTTP\/1\.\d (\d{3})/.exec(text)?.[1] ?? 0), body: text.slice(text.indexOf('\r\n\r\n') + 4) });
-      });
-      const frame = (b) => (chunked ? [Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n')] : [b]);
-      (async () => {
-        const write = (b) => (s.write(b) ? null : new Promise((r) => s.once('drain', r)));
-        await write(head);
-        await write(Buffer.concat(frame(Buffer.from('["'))));
-        for (let i = 0; i < 100 && !s.destroyed; i++) for (const b of frame(MiB)) await write(b);
-        if (chunked) await write('0\r\n\r\n');
-      })().catch(() => {});
-    });
+    const frame = (b) => (chunked ? [Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n')] : [b]);
+    function* body() {
+      yield head;
+      yield Buffer.concat(frame(Buffer.from('["')));
+      for (let i = 0; i < 100; i++) yield* frame(MiB);
+      if (chunked) yield '0\r\n\r\n';
+    }
+    const r = await rawExchange(srv.port, body(), { timeout: 120000 });
+    if (r.error) throw r.error;
+    return r;
   }
 
   for (const chunked of [false, true]) {

@@ -13,7 +13,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startLighttpd, waitFor, ROOT } from '../lib/server.mjs';
-import { rawOpen, procStatus, stalledStream, tryRequest } from './helpers.mjs';
+import { tryRequest } from '../lib/http.mjs';
+import { rawOpen, stalledStream } from '../lib/raw.mjs';
+import { procStatus } from './helpers.mjs';
 
 const FDHOLD = path.join(ROOT, 'build/tests/fdhold');
 const PARKED_FD_MIN = 1024;   // src/fcgi.c: parked connections sit here

@@ -1,12 +1,11 @@
 // helpers.mjs - what the fault tests share: clients that keep their cursor
 // and resume after any failure (long-poll loops, event streams that
 // reconnect with Last-Event-ID, senders that retry with their client_id),
-// raw sockets for many cheap connections, the database read directly, and
-// a worker's descriptors and memory from /proc.
+// built on tests/lib/http.mjs; the database read directly; and a worker's
+// descriptors and memory from /proc.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
+import { tryRequest, openEvents } from '../lib/http.mjs';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -39,38 +38,6 @@ export function procStatus(pid) {
     hwm = Number(/VmHWM:\s+(\d+)/.exec(s)?.[1] ?? -1);
   } catch {}
   return { fds, rss, hwm };
-}
-
-// One HTTP request; resolves {status, headers, text, json} or, when the
-// connection fails or ends early, {status: 0, error}. Never rejects.
-export function tryRequest(base, method, path, { body, headers = {}, timeout = 30000, signal } = {}) {
-  return new Promise((resolve) => {
-    const h = { ...headers };
-    let data = body;
-    if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body)) {
-      data = JSON.stringify(body);
-      h['Content-Type'] = 'application/json';
-    }
-    if (data !== undefined) h['Content-Length'] = Buffer.byteLength(data);
-    let done = false;
-    const finish = (v) => { if (!done) { done = true; resolve(v); } };
-    const req = http.request(new URL(path, base), { method, headers: h, agent: false, timeout, signal }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json;
-        try { json = JSON.parse(text); } catch {}
-        finish({ status: res.statusCode, headers: res.headers, text, json, complete: res.complete });
-      });
-      res.on('error', (error) => finish({ status: 0, error }));
-      res.on('aborted', () => finish({ status: 0, error: new Error('aborted') }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout ${method} ${path}`)));
-    req.on('error', (error) => finish({ status: 0, error }));
-    if (data !== undefined) req.write(data);
-    req.end();
-  });
 }
 
 // Sends one message, retrying with the same client_id until the server
@@ -144,48 +111,30 @@ export class Stream {
     this.connects = 0;
     this.ends = 0;
     this.stopped = false;
-    this.req = null;
+    this.current = null;
     this.open = false;
     live.add(this);
     this.done = this.run();
   }
 
+  // One connection, until it ends; ids are those of events with a
+  // numeric id on a 200 stream.
   connect() {
-    return new Promise((resolve) => {
-      const h = { Accept: 'text/event-stream' };
-      if (this.lastId !== null) h['Last-Event-ID'] = String(this.lastId);
-      const q = this.lastId === null ? `?since=${this.since}` : '';
-      let buf = '';
-      let settled = false;
-      const end = () => { this.open = false; if (!settled) { settled = true; resolve(); } };
-      this.connects++;
-      const req = http.get(new URL(`/api/rooms/${this.room}/events${q}`, this.base), { headers: h, agent: false }, (res) => {
-        if (res.statusCode !== 200) { res.resume(); res.on('end', end); res.on('error', end); return; }
-        this.open = true;
-        res.setEncoding('utf8');
-        res.on('data', (chunk) => {
-          buf += chunk;
-          let i;
-          while ((i = buf.indexOf('\n\n')) >= 0) {
-            const block = buf.slice(0, i);
-            buf = buf.slice(i + 2);
-            const id = /^id: (\d+)$/m.exec(block);
-            if (id) {
-              const n = Number(id[1]);
-              this.ids.push(n);
-              this.lastId = n;
-              this.onEvent?.(n, block);
-            }
-          }
-        });
-        res.on('end', end);
-        res.on('error', end);
-        res.on('aborted', end);
-        res.on('close', end);
-      });
-      req.on('error', end);
-      this.req = req;
+    this.connects++;
+    const lastEventId = this.lastId ?? undefined;
+    const since = this.lastId === null ? this.since : undefined;
+    const s = this.current = openEvents(this.base, this.room, {
+      since, lastEventId,
+      onEvent: (ev) => {
+        if (s.status !== 200 || !/^\d+$/.test(ev.id ?? '')) return;
+        const n = Number(ev.id);
+        this.ids.push(n);
+        this.lastId = n;
+        this.onEvent?.(n, ev);
+      },
     });
+    s.opened.then(() => { this.open = s.status === 200 && !s.ended; }, () => {});
+    return s.done.then(() => { this.open = false; });
   }
 
   async run() {
@@ -197,7 +146,7 @@ export class Stream {
     }
   }
 
-  stop() { this.stopped = true; this.req?.destroy(); live.delete(this); }
+  stop() { this.stopped = true; this.current?.close(); live.delete(this); }
 }
 
 // Waits until every client has got exactly `ids` (or the time is up);
@@ -210,69 +159,4 @@ export async function waitAllGot(clients, ids, timeout) {
     if (behind.length === 0 || Date.now() > end) return clients.filter((c) => c.ids.join(',') !== want);
     await sleep(100);
   }
-}
-
-// Opens n raw connections that each send `request` (a whole HTTP/1.1
-// request text) and resolves once all are connected and written. The
-// sockets swallow what comes back.
-export async function rawOpen(port, request, n, { concurrency = 500 } = {}) {
-  const socks = [];
-  let next = 0;
-  const one = () => new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port }, () => { s.write(request); resolve(s); });
-    s.on('data', () => {});
-    s.on('error', () => resolve(s));
-  });
-  const workers = Array.from({ length: Math.min(concurrency, n) }, async () => {
-    while (next < n) {
-      next++;
-      socks.push(await one());
-    }
-  });
-  await Promise.all(workers);
-  return socks;
-}
-
-// An event stream that reads its head, then stops reading (its receive
-// buffer stays small: the kernel grows it only for a reader). Resolves
-// once the head came, within timeout; .raw is what it read, .ended whether
-// the server ended it; resume() reads on.
-export function stalledStream(port, room, { timeout = 10000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const st = { raw: '', ended: false };
-    const s = st.sock = net.connect({ host: '127.0.0.1', port }, () => {
-      s.write(`GET /api/rooms/${room}/events?since=0 HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`);
-    });
-    const t = setTimeout(() => { s.destroy(); reject(new Error(`no stream head within ${timeout} ms`)); }, timeout);
-    st.resume = () => s.resume();
-    s.setEncoding('latin1');
-    s.on('data', (c) => {
-      st.raw += c;
-      if (!st.started && st.raw.includes('retry: 3000')) {
-        st.started = true;
-        s.pause();
-        clearTimeout(t);
-        resolve(st);
-      }
-    });
-    for (const e of ['end', 'close', 'error']) s.on(e, () => { st.ended = true; });
-  });
-}
-
-// Sends a raw request and resolves the raw answer (status line, headers
-// and body as text) when the server closes, or what came within timeout.
-export function rawExchange(port, data, { timeout = 10000 } = {}) {
-  return new Promise((resolve) => {
-    const chunks = [];
-    const s = net.connect({ host: '127.0.0.1', port }, () => s.write(data));
-    const t = setTimeout(() => s.destroy(), timeout);
-    s.on('data', (c) => chunks.push(c));
-    s.on('error', () => {});
-    s.on('close', () => {
-      clearTimeout(t);
-      const text = Buffer.concat(chunks).toString('latin1');
-      const status = Number(/^HTTP\/1\.\d (\d{3})/.exec(text)?.[1] ?? 0);
-      resolve({ status, text, body: text.slice(text.indexOf('\r\n\r\n') + 4) });
-    });
-  });
 }

@@ -6,7 +6,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLighttpd, waitFor } from '../lib/server.mjs';
-import { rawOpen, procStatus, tryRequest } from './helpers.mjs';
+import { tryRequest } from '../lib/http.mjs';
+import { rawOpen } from '../lib/raw.mjs';
+import { procStatus } from './helpers.mjs';
 
 const BATCH = 4000;          // the test process may hold 20000 descriptors
 const LONGPOLLS = 20000;

@@ -13,7 +13,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startLighttpd, waitFor } from '../lib/server.mjs';
-import { Poller, Stream, tryRequest, roomIds, dbState, waitAllGot, stopAll } from './helpers.mjs';
+import { tryRequest } from '../lib/http.mjs';
+import { Poller, Stream, roomIds, dbState, waitAllGot, stopAll } from './helpers.mjs';
 
 const DB_FILES = ['chat.db', 'chat.db-wal', 'chat.db-shm', 'chat.db-notify'];
 

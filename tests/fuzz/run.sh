@@ -1,45 +1,20 @@
 #!/bin/sh
-# run.sh - builds each libFuzzer target into build/fuzz/, replays the inputs
-# that once crashed it (tests/fuzz/regress/<target>/), then fuzzes it for
-# FUZZ_SECONDS (default 60) on a copy of its seed corpus and prints its
-# executions. Exits non-zero if a target fails to build or crashes; the
-# crashing input is then build/fuzz/<target>-crash-* (fix the bug, and keep
-# the input in tests/fuzz/regress/<target>/).
+# run.sh NAME:MAXLEN... - runs each libFuzzer target that `make fuzz` built
+# into build/fuzz/ (the Makefile's FUZZ_TARGETS table gives the names and
+# the largest input tried): replays the inputs that once crashed it
+# (tests/fuzz/regress/<target>/), then fuzzes it for FUZZ_SECONDS (default
+# 60) on a copy of its seed corpus, with its dictionary if it has one, and
+# prints its executions. Exits non-zero if a target is missing, fails a
+# replay or crashes; the crashing input is then build/fuzz/<target>-crash-*
+# (fix the bug, and keep the input in tests/fuzz/regress/<target>/).
 set -u
 cd "$(dirname "$0")/../.."
 
-CC=${FUZZ_CC:-clang}
 SECS=${FUZZ_SECONDS:-60}
 OUT=build/fuzz
-CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined \
--fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE -Isrc -Ibuild \
--Wall -Wextra -Werror -Wno-missing-field-initializers"
-
-# The worker's sources but main.c (the command line; fuzz_fcgi runs worker_serve).
-LIBSRC=$(ls src/*.c | grep -v '^src/main\.c$' | tr '\n' ' ')
-
-# target, largest input tried, the sources it tests
-TARGETS="\
-fuzz_utf8 4096 src/utf8.c
-fuzz_validate 9000 src/validate.c src/utf8.c src/error.c
-fuzz_query 5000 src/query.c src/error.c
-fuzz_last_event_id 256 src/query.c src/error.c
-fuzz_json_send 20000 src/json.c src/validate.c src/utf8.c src/buf.c src/chat.c src/query.c src/error.c
-fuzz_import 20000 src/csv.c src/json.c src/query.c src/validate.c src/utf8.c src/buf.c src/chat.c src/error.c
-fuzz_ws_frame 70000 src/ws.c src/http.c src/utf8.c src/buf.c -lnettle
-fuzz_http_head 20000 src/http.c src/ws.c src/utf8.c src/buf.c -lnettle
-fuzz_fcgi 20000 $LIBSRC build/sql_migrations.c -lfcgi -lsqlite3 -lnettle -lpthread"
+[ $# -gt 0 ] || { echo "usage: $0 NAME:MAXLEN... (make fuzz passes them)"; exit 2; }
 
 fail=0
-
-# build NAME SRC... - compiles the target; returns non-zero on failure.
-build() {
-	name=$1; shift
-	# shellcheck disable=SC2086
-	$CC $CFLAGS -o "$OUT/$name" "tests/fuzz/$name.c" "$@" -lcjson \
-		>"$OUT/$name.build.log" 2>&1 ||
-		{ cat "$OUT/$name.build.log"; return 1; }
-}
 
 # replay NAME - runs every kept crashing input once; sets $kept.
 replay() {
@@ -63,11 +38,13 @@ fuzz() {
 		"$corpus" >"$OUT/$1.log" 2>&1
 }
 
-mkdir -p "$OUT" || exit 1
-while read -r name maxlen srcs; do
-	# shellcheck disable=SC2086
-	if ! build "$name" $srcs; then
-		echo "$name: BUILD FAILED"; fail=1; continue
+for target in "$@"; do
+	name=${target%%:*}
+	maxlen=${target#*:}
+	case $maxlen in '' | *[!0-9]*) echo "$target: not NAME:MAXLEN"; fail=1; continue ;; esac
+	if [ ! -x "$OUT/$name" ]; then
+		echo "$name: NOT BUILT (make fuzz builds $OUT/$name)"; fail=1
+		continue
 	fi
 	if ! replay "$name"; then
 		echo "$name: REGRESSION (see $OUT/$name.regress.log)"; fail=1
@@ -85,7 +62,5 @@ while read -r name maxlen srcs; do
 		echo "$name: CRASH (see $OUT/$name.log and $OUT/$name-crash-*)"
 		fail=1
 	fi
-done <<EOF
-$TARGETS
-EOF
+done
 exit $fail

@@ -4,9 +4,8 @@
 // lighttpd with two workers, Apache with mod_proxy_fcgi or mod_fcgid).
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { startServer, waitFor, FRONTEND } from '../lib/server.mjs';
-import { get, send, request, openEvents, waitingNow } from '../lib/http.mjs';
+import { get, send, request, openEvents, openRequest, waitingNow } from '../lib/http.mjs';
 
 describe('per-address limits', () => {
   let srv;
@@ -53,11 +52,7 @@ describe('per-address limits', () => {
     // earlier request may still be closing: descriptors would mislead).
     const parked = async () => (await waitingNow(base)).longpoll;
     const idle = await parked();
-    const held = Array.from({ length: 3 }, () => {
-      const req = http.get(`${base}/api/rooms/w/messages?since=${since}&wait=${wait}`, { agent: false });
-      req.on('error', () => {});
-      return req;
-    });
+    const held = Array.from({ length: 3 }, () => openRequest(base, `/api/rooms/w/messages?since=${since}&wait=${wait}`));
     await waitFor(async () => (await parked()) >= idle + 3, { what: 'three parked long-polls' });
     const sse = openEvents(base, 'w');
     await sse.opened;

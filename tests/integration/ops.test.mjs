@@ -7,11 +7,11 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startLighttpd, waitFor, BIN } from '../lib/server.mjs';
 import { get, send, request, openEvents } from '../lib/http.mjs';
+import { rawExchange } from '../lib/raw.mjs';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
@@ -477,26 +477,16 @@ describe('logs', () => {
   });
   after(async () => { await srv?.cleanup(); });
 
-  // One raw request, so that the path may hold bytes a client library
-  // would refuse to send.
-  function raw(port, head) {
-    return new Promise((resolve, reject) => {
-      const s = net.connect(port, '127.0.0.1', () => s.end(head));
-      let out = '';
-      s.on('data', (d) => { out += d; });
-      s.on('end', () => resolve(out));
-      s.on('error', reject);
-    });
-  }
-
   test('a line per start, per failed request (client bytes escaped), per stop', async () => {
     // Logged once the accept threads run, which may be just after the
     // first answer.
     await waitFor(() => /fcgichat\[\d+\] info: main: fcgichat \S+ serving .*chat\.db at \/api with \d+ threads/.test(srv.log()),
       { what: 'the start line' });
-    // UTF-8 bytes and a backslash in the path.
-    const answer = await raw(srv.port, 'GET /api/rooms/caf\u00e9\\x/messages HTTP/1.0\r\n\r\n');
-    assert.match(answer, /^HTTP\/1\.0 400 /);
+    // UTF-8 bytes and a backslash in the path, sent raw: a client
+    // library would refuse to send them.
+    const answer = await rawExchange(srv.port, 'GET /api/rooms/caf\u00e9\\x/messages HTTP/1.0\r\n\r\n', { end: true });
+    assert.equal(answer.error, undefined);
+    assert.match(answer.text, /^HTTP\/1\.0 400 /);
     await waitFor(() => /debug: api: 400 bad_room: GET \/api\/rooms\/caf\\xc3\\xa9\\x5cx\/messages from 127\.0\.0\.1/.test(srv.log()),
       { what: 'the escaped 400 line' });
 

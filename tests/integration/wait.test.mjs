@@ -15,9 +15,8 @@
 //   so "across processes" is for the other two.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { startServer, waitFor, connectionCount, capacityOf, FRONTEND as FE } from '../lib/server.mjs';
-import { get, send, openEvents, waitingNow } from '../lib/http.mjs';
+import { get, send, openEvents, openRequest, waitingNow } from '../lib/http.mjs';
 
 let srv;
 let base;
@@ -141,11 +140,7 @@ describe('long-poll', () => {
     const n = fan(100);
     const since = await lastId('gone');
     const fds0 = await quiet();
-    const reqs = Array.from({ length: n }, () => {
-      const req = http.get(`${base}/api/rooms/gone/messages?since=${since}&wait=${wait}`, { agent: false });
-      req.on('error', () => {});
-      return req;
-    });
+    const reqs = Array.from({ length: n }, () => openRequest(base, `/api/rooms/gone/messages?since=${since}&wait=${wait}`));
     await waitFor(() => conns() >= n, { timeout: 10000, what: () => `${n} parked (${conns()} now)` });
     for (const r of reqs) r.destroy();
     await waitFor(() => settled(fds0), { timeout: apache ? wait * 1000 + 5000 : 5000, what: () => unsettled(fds0) });

@@ -1,8 +1,13 @@
-// http.mjs - a small HTTP client for the tests: whole requests, long-polls
-// and Server-Sent Event streams, each on its own connection.
+// http.mjs - the tests' one HTTP client: whole requests, long-polls,
+// requests left to be abandoned and Server-Sent Event streams, each on its
+// own connection. Requests a client library would refuse to send go
+// through raw.mjs instead.
 import http from 'node:http';
+import { SseParser } from './sse.mjs';
 
-// One request; resolves to {status, headers, text, json}.
+// One request; resolves to {status, headers, text, json, complete}
+// (complete: the whole body came). Rejects when the connection fails,
+// ends before the answer does, or is idle for timeout ms.
 export function request(base, method, path, { body, headers = {}, timeout = 70000, signal } = {}) {
   return new Promise((resolve, reject) => {
     const u = new URL(path, base);
@@ -20,7 +25,7 @@ export function request(base, method, path, { body, headers = {}, timeout = 7000
         const text = Buffer.concat(chunks).toString('utf8');
         let json;
         try { json = JSON.parse(text); } catch {}
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
+        resolve({ status: res.statusCode, headers: res.headers, text, json, complete: res.complete });
       });
       res.on('error', reject);
     });
@@ -31,8 +36,23 @@ export function request(base, method, path, { body, headers = {}, timeout = 7000
   });
 }
 
+// request() for clients that expect failures (workers killed, servers
+// restarted): where request() rejects, resolves {status: 0, error}. A
+// shorter default timeout: a retry soon beats a long wait.
+export function tryRequest(base, method, path, opts = {}) {
+  return request(base, method, path, { timeout: 30000, ...opts }).catch((error) => ({ status: 0, error }));
+}
+
 export const get = (base, path, opts) => request(base, 'GET', path, opts);
 export const post = (base, path, body, opts) => request(base, 'POST', path, { ...opts, body });
+
+// A GET whose answer no one reads: the caller destroy()s the request it
+// returns, and the server sees its client leave, as when a browser closes.
+export function openRequest(base, path) {
+  const req = http.get(new URL(path, base), { agent: false });
+  req.on('error', () => {});
+  return req;
+}
 
 // The requests the workers hold parked, as /api/stats counts them (open
 // to 127.0.0.1): { longpoll, sse, total }. Other processes' counts are
@@ -45,8 +65,14 @@ export function send(base, room, nick, text, extra = {}) {
   return post(base, `/api/rooms/${room}/messages`, { nick, text, ...extra });
 }
 
-// An open event stream: collects events, exposes waiters.
-export function openEvents(base, room, { since, lastEventId, headers = {} } = {}) {
+// An open event stream (GET .../events, since= and Last-Event-ID when
+// given). It keeps its events ({id, event, data, json}), the count of
+// comments, the last retry and the raw text; with onEvent, each event
+// goes to onEvent as it comes instead, and neither events nor text are
+// kept (streams long enough to fill memory). opened settles with the
+// answer's head (rejects if the connection fails first), done when the
+// stream has ended; until(pred) waits for pred(stream); close() leaves.
+export function openEvents(base, room, { since, lastEventId, headers = {}, onEvent } = {}) {
   const q = since !== undefined ? `?since=${since}` : '';
   const u = new URL(`/api/rooms/${room}/events${q}`, base);
   const h = { Accept: 'text/event-stream', ...headers };
@@ -70,7 +96,16 @@ export function openEvents(base, room, { since, lastEventId, headers = {} } = {}
     },
     close() { this.req.destroy(); },
   };
-  let buf = '';
+  const deliver = onEvent ?? ((ev) => stream.events.push(ev));
+  const parser = new SseParser();
+  let ended;
+  stream.done = new Promise((resolve) => { ended = resolve; });
+  const end = () => {
+    if (stream.ended) return;
+    stream.ended = true;
+    stream._check();
+    ended(stream);
+  };
   stream.opened = new Promise((resolve, reject) => {
     stream.req = http.get(u, { headers: h, agent: false }, (res) => {
       stream.status = res.statusCode;
@@ -78,32 +113,18 @@ export function openEvents(base, room, { since, lastEventId, headers = {} } = {}
       stream.res = res;
       res.setEncoding('utf8');
       res.on('data', (chunk) => {
-        stream.raw += chunk;
-        buf += chunk;
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const ev = { id: null, event: 'message', data: [] };
-          let isEvent = false;
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) { stream.comments++; continue; }
-            const [k, ...rest] = line.split(':');
-            const v = rest.join(':').replace(/^ /, '');
-            if (k === 'retry') stream.retry = Number(v);
-            else if (k === 'id') { ev.id = v; isEvent = true; }
-            else if (k === 'event') ev.event = v;
-            else if (k === 'data') { ev.data.push(v); isEvent = true; }
-          }
-          if (isEvent) stream.events.push({ ...ev, data: ev.data.join('\n'), json: JSON.parse(ev.data.join('\n')) });
+        if (!onEvent) stream.raw += chunk;
+        for (const b of parser.push(chunk)) {
+          stream.comments += b.comments;
+          if (b.retry !== null) stream.retry = b.retry;
+          if (b.event) deliver({ ...b.event, json: JSON.parse(b.event.data) });
         }
         stream._check();
       });
-      res.on('end', () => { stream.ended = true; stream._check(); });
-      res.on('error', () => { stream.ended = true; stream._check(); });
+      for (const e of ['end', 'error', 'aborted', 'close']) res.on(e, end);
       resolve(stream);
     });
-    stream.req.on('error', (e) => { stream.ended = true; stream._check(); reject(e); });
+    stream.req.on('error', (e) => { end(); reject(e); });
   });
   return stream;
 }

@@ -13,6 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { get } from './http.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = process.env.FCGICHAT_BIN || path.join(ROOT, 'cgi-bin/fcgichat.fcgi');
@@ -227,8 +228,7 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
       const p = this.proc;
       await waitFor(async () => {
         if (p.exitCode !== null) throw new Error(`${frontend} exited: ${this.log()}`);
-        const r = await fetch(`${this.url}/api/health`);
-        return r.status === 200;
+        return (await get(this.url, '/api/health')).status === 200;
       }, { what: `${frontend} /api/health` });
       if (fixedProcs) {
         await waitFor(() => this.workers().length === fixedProcs, { what: `${fixedProcs} workers` });

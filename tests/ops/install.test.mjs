@@ -245,7 +245,7 @@ describe('lighttpd, Debian layout', { skip: !isRoot || !fs.existsSync('/etc/ligh
     const p = startServer('/usr/sbin/lighttpd', ['-D', '-f', path.join(conf, 'lighttpd.conf')], {}, path.join(d, 'out.log'));
     try {
       const base = `http://127.0.0.1:${port}`;
-      await waitFor(async () => (await fetch(`${base}/api/health`)).status === 200, { what: 'lighttpd with the installed snippet' });
+      await waitFor(async () => (await get(base, '/api/health')).status === 200, { what: 'lighttpd with the installed snippet' });
       await exercise(base);
       // The workers run as the web server's user, on the installed program.
       const ps = execFileSync('ps', ['-o', 'user=,args=', '--ppid', String(p.pid)], { encoding: 'utf8' });
@@ -282,7 +282,7 @@ describe('Apache, Debian layout', { skip: !isRoot || !fs.existsSync('/usr/sbin/a
     const base = `http://127.0.0.1:${port}`;
     await waitFor(async () => {
       if (p.exitCode !== null) throw new Error(`apache2 exited: ${fs.readFileSync(path.join(d, 'out.log'), 'utf8')}`);
-      return (await fetch(`${base}/api/health`)).status === 200;
+      return (await get(base, '/api/health')).status === 200;
     }, { what: 'Apache with the installed snippet' });
     return { p, base };
   }
@@ -333,11 +333,11 @@ describe('Apache, Debian layout', { skip: !isRoot || !fs.existsSync('/usr/sbin/a
       await exercise(apache.base, TOKEN);
       // The worker gone: Apache's own 503 carries the API's error body.
       await stopServer(w);
-      const r = await fetch(`${apache.base}/api/health`);
+      const r = await get(apache.base, '/api/health');
       assert.equal(r.status, 503);
-      assert.equal(r.headers.get('content-type'), 'application/json; charset=utf-8');
-      assert.equal(r.headers.get('retry-after'), '5');
-      assert.equal((await r.json()).error.code, 'unavailable');
+      assert.equal(r.headers['content-type'], 'application/json; charset=utf-8');
+      assert.equal(r.headers['retry-after'], '5');
+      assert.equal(r.json.error.code, 'unavailable');
     } finally {
       // The worker first: Apache's children proxying a closed event
       // stream then end at once instead of at their next keepalive.
