@@ -44,16 +44,18 @@ describe('per-address limits', () => {
 
   test('waiting requests of one address are capped, and freed slots are reused', async () => {
     // Apache frees a long-poll whose browser left only when the worker
-    // answers it (at the deadline, short here); lighttpd at once.
+    // answers it (at the deadline, short here); lighttpd at once. The
+    // deadline must outlast the three getting parked: mod_fcgid starts a
+    // process for each, which took over 3 s on a busy machine.
     const apache = FRONTEND !== 'lighttpd';
-    const wait = apache ? 3 : 25;
+    const wait = apache ? 10 : 25;
     const since = (await get(base, '/api/rooms/w/messages')).json.last_id;
     // Parked long-polls, as the workers count them (a connection of an
     // earlier request may still be closing: descriptors would mislead).
     const parked = async () => (await waitingNow(base)).longpoll;
     const idle = await parked();
     const held = Array.from({ length: 3 }, () => openRequest(base, `/api/rooms/w/messages?since=${since}&wait=${wait}`));
-    await waitFor(async () => (await parked()) >= idle + 3, { what: 'three parked long-polls' });
+    await waitFor(async () => (await parked()) >= idle + 3, { timeout: wait * 1000 - 1000, what: 'three parked long-polls' });
     const sse = openEvents(base, 'w');
     await sse.opened;
     // Three long-polls hold the address's three slots: the stream is refused.
