@@ -168,7 +168,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 deps() {
-	pk="gcc libc6-dev libfcgi-dev lighttpd gnuplot-nox procps python3"
+	pk="gcc libc6-dev libfcgi-dev nettle-dev lighttpd gnuplot-nox procps python3"
 	[ "$COMPARE" = 1 ] && pk="$pk nginx libnginx-mod-nchan"
 	# shellcheck disable=SC2086
 	sh tests/deps.sh $pk
@@ -178,7 +178,8 @@ build() {
 	mkdir -p "$BUILD" "$OUT"
 	cflags="-O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror"
 	# shellcheck disable=SC2086
-	cc $cflags -o "$LG" tests/bench/loadgen.c tests/bench/http_parse.c
+	cc $cflags -o "$LG" tests/bench/loadgen.c tests/bench/http_parse.c \
+		tests/bench/ws_client.c -lnettle
 	# shellcheck disable=SC2086
 	cc $cflags -o "$BUILD/floor.fcgi" tests/bench/floor.c -lfcgi -lpthread
 	"$LG" selftest >/dev/null
