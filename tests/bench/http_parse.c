@@ -19,11 +19,13 @@ void hp_reset(struct http_resp *r)
 	r->chunked = 0;
 	r->conn_close = 0;
 	r->event_stream = 0;
+	r->upgrade_websocket = 0;
 	r->content_length = -1;
 	r->left = 0;
 	r->line_len = 0;
 	r->etag[0] = '\0';
 	r->last_modified[0] = '\0';
+	r->ws_accept[0] = '\0';
 	r->body.len = 0;
 }
 
@@ -138,6 +140,10 @@ static int parse_header(struct http_resp *r, char *s)
 		copy_value(r->etag, sizeof r->etag, v);
 	} else if (strcasecmp(s, "Last-Modified") == 0) {
 		copy_value(r->last_modified, sizeof r->last_modified, v);
+	} else if (strcasecmp(s, "Upgrade") == 0) {
+		r->upgrade_websocket = has_token(v, "websocket");
+	} else if (strcasecmp(s, "Sec-WebSocket-Accept") == 0) {
+		copy_value(r->ws_accept, sizeof r->ws_accept, v);
 	}
 	return 0;
 }
@@ -149,7 +155,7 @@ static void end_headers(struct http_resp *r)
 		hp_reset(r); /* interim answer: the real one follows */
 		return;
 	}
-	if (r->status == 204 || r->status == 304) {
+	if (r->status == 101 || r->status == 204 || r->status == 304) {
 		r->state = HP_DONE;
 	} else if (r->chunked) {
 		r->state = HP_CHUNK_SIZE;

@@ -38,12 +38,14 @@ struct http_resp {
 	int chunked;
 	int conn_close;       /* server will close after this response */
 	int event_stream;     /* Content-Type: text/event-stream */
+	int upgrade_websocket; /* Upgrade: websocket */
 	int64_t content_length; /* -1 when absent */
 	uint64_t left;        /* bytes left of the body or of this chunk */
 	size_t line_len;
 	char line[HP_LINE_MAX];
 	char etag[96];
 	char last_modified[64];
+	char ws_accept[32];   /* Sec-WebSocket-Accept */
 	struct hp_buf body;
 };
 
@@ -52,7 +54,9 @@ void hp_init(struct http_resp *r);
 void hp_reset(struct http_resp *r);
 void hp_free(struct http_resp *r);
 /* Parses up to len bytes; returns how many were used (it stops right after
- * a complete response, state HP_DONE) or -1 on a protocol error. */
+ * a complete response, state HP_DONE; after a 101 that is the end of the
+ * headers, as what follows is another protocol) or -1 on a protocol
+ * error. */
 ssize_t hp_feed(struct http_resp *r, const char *data, size_t len);
 /* The connection ended: 0 if that completes the response (HP_DONE),
  * -1 if the response was cut short. */

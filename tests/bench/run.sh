@@ -2,21 +2,27 @@
 # run.sh - fcgichat's benchmark driver: starts the servers, runs
 # tests/bench/loadgen against them and keeps what it prints; stats.py makes
 # the report of it and plot.py the plot.
-#   make bench          ->  sh tests/bench/run.sh            (~5 min, 2 cores)
-#   make bench-compare  ->  sh tests/bench/run.sh --compare  (~8 min)
+#   make bench          ->  sh tests/bench/run.sh            (~6 min, 2 cores)
+#   make bench-compare  ->  sh tests/bench/run.sh --compare  (~10 min)
 #   sh tests/bench/run.sh --quick [--compare]   N = 100, 1000, one run each
+#   BENCH_ONLY='fanout nchan ws, fanout fcgichat' sh tests/bench/run.sh --compare
+#       only the rows of RUN_TABLE that start with those words (a comma
+#       between choices)
 #
 # What it measures (each figure is the median of BENCH_REPEAT=3 runs; the
 # servers are measured in turns, run by run, so they see the same load):
 #  fan-out  N clients wait in one room (long-poll `?since=&wait=30`, then
-#           Server-Sent Events), N = 100, 1000, 5000, 10000 (BENCH_SIZES);
+#           Server-Sent Events, then WebSocket), N = 100, 1000, 5000, 10000
+#           (BENCH_SIZES);
 #           one sender posts BENCH_MESSAGES=20 messages one at a time, each
 #           after every client got the previous one (plus a 200 ms gap in
 #           which long-pollers ask again). Reported: latency from send to
 #           each client's receipt (p50/p90/p99/max), deliveries per second
 #           while a message fans out, and a check that every client got
 #           every message exactly once, in order, with no HTTP error, reset
-#           or timeout. Plot: p99 against N (fanout.svg).
+#           or timeout. Plot: p99 against N (fanout.svg). A server that
+#           answers the WebSocket handshake with 404 or 426 has none (yet):
+#           its WebSocket runs are skipped, and the report says so.
 #  send     BENCH_CLIENTS=16 keep-alive clients posting for BENCH_SECONDS=5 s:
 #           committed messages/s (2xx answers) and their latency.
 #  poll     16 keep-alive clients reading the newest 20 messages of a room.
@@ -109,8 +115,10 @@ nchan     1  compare
 RUN_TABLE="
 fanout  fcgichat  longpoll  -       -
 fanout  fcgichat  sse       -       -
+fanout  fcgichat  ws        -       -
 fanout  nchan     longpoll  -       --nchan
 fanout  nchan     sse       -       --nchan
+fanout  nchan     ws        -       --nchan
 send    fcgichat  -         -       --room send-$$
 send    floor     -         -       --room send-$$
 send    nchan     -         -       --room send-$$
@@ -123,6 +131,21 @@ idle    fcgichat  sse       -       -
 idle    nchan     longpoll  -       --nchan
 idle    nchan     sse       -       --nchan
 "
+# BENCH_ONLY: the rows that start with the words of one of its choices.
+if [ -n "${BENCH_ONLY:-}" ]; then
+	RUN_TABLE=$(echo "$RUN_TABLE" | awk -v only="$BENCH_ONLY" '
+		function starts(c,   w, n, i) {
+			n = split(c, w, " ")
+			for (i = 1; i <= n; i++) if ($i != w[i]) return 0
+			return n > 0
+		}
+		BEGIN { nc = split(only, choice, ",") }
+		NF { for (c = 1; c <= nc; c++) if (starts(choice[c])) { print; next } }')
+	[ -n "$RUN_TABLE" ] || {
+		echo "run.sh: no row of RUN_TABLE starts with '$BENCH_ONLY'" >&2
+		exit 2
+	}
+fi
 
 OUT=$ROOT/tests/output/bench
 BUILD=$ROOT/build/bench
@@ -168,7 +191,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 deps() {
-	pk="gcc libc6-dev libfcgi-dev lighttpd gnuplot-nox procps python3"
+	pk="gcc libc6-dev libfcgi-dev nettle-dev lighttpd gnuplot-nox procps python3"
 	[ "$COMPARE" = 1 ] && pk="$pk nginx libnginx-mod-nchan"
 	# shellcheck disable=SC2086
 	sh tests/deps.sh $pk
@@ -178,7 +201,8 @@ build() {
 	mkdir -p "$BUILD" "$OUT"
 	cflags="-O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror"
 	# shellcheck disable=SC2086
-	cc $cflags -o "$LG" tests/bench/loadgen.c tests/bench/http_parse.c
+	cc $cflags -o "$LG" tests/bench/loadgen.c tests/bench/http_parse.c \
+		tests/bench/ws_client.c -lnettle
 	# shellcheck disable=SC2086
 	cc $cflags -o "$BUILD/floor.fcgi" tests/bench/floor.c -lfcgi -lpthread
 	"$LG" selftest >/dev/null
@@ -266,10 +290,12 @@ server_runs() {
 	return 1
 }
 
-# The servers that run this time, in SERVER_TABLE's order.
+# The servers that run this time and have runs, in SERVER_TABLE's order.
 servers() {
 	for s in $(echo "$SERVER_TABLE" | awk 'NF { print $1 }'); do
-		server_runs "$s" && echo "$s"
+		server_runs "$s" || continue
+		echo "$RUN_TABLE" | awk -v s="$s" '$2 == s { f = 1 } END { exit !f }' &&
+			echo "$s"
 	done
 }
 
@@ -339,7 +365,9 @@ add_transport() {
 
 fanout_all() {
 	TRANSPORTS=""
+	NO_WS=""
 	each_row fanout add_transport
+	each_row fanout ws_gate
 	for n in $SIZES; do
 		for t in $TRANSPORTS; do
 			each_row fanout fanout_skip "$n" "$t"
@@ -353,15 +381,40 @@ fanout_all() {
 	done
 }
 
+# A server whose WebSocket path answers the handshake with 404 or 426 has no
+# WebSocket (fcgichat before it had one): its ws rows are skipped, saying
+# why, instead of failing run after run. Any other answer but 101 is left
+# to the runs, which fail and show it.
+ws_gate() {
+	[ "$TR" = ws ] || return 0
+	st=$("$LG" probe --transport ws --port "$(port_of "$SRV")" \
+		--path "/api/rooms/wsprobe-$$/ws" --seconds 5 2>/dev/null) &&
+		return 0
+	case $st in
+	404 | 426)
+		say "fanout $LABEL ws: skipped, the WebSocket handshake got $st"
+		NO_WS="$NO_WS $LABEL" ;;
+	esac
+}
+
+# Why this row cannot run at N ("" when it can).
+skip_reason() { # N
+	case $TR in ws)
+		case " $NO_WS " in *" $LABEL "*) echo "no WebSocket"; return ;; esac
+	esac
+	fits "$SRV" "$1" || echo "fd limit $FDMAX"
+}
+
 fanout_skip() { # N TRANSPORT
 	[ "$TR" = "$2" ] || return 0
-	fits "$SRV" "$1" && return 0
-	say "fanout $LABEL $2 N=$1: skipped, needs more than $FDMAX descriptors"
-	echo "{\"scenario\":\"fanout\",\"server\":\"$LABEL\",\"transport\":\"$2\",\"clients\":$1,\"skipped\":\"fd limit $FDMAX\"}" >>"$RAW"
+	why=$(skip_reason "$1")
+	[ -n "$why" ] || return 0
+	say "fanout $LABEL $2 N=$1: skipped ($why)"
+	echo "{\"scenario\":\"fanout\",\"server\":\"$LABEL\",\"transport\":\"$2\",\"clients\":$1,\"skipped\":\"$why\"}" >>"$RAW"
 }
 
 fanout_run() { # N TRANSPORT RUN
-	[ "$TR" = "$2" ] && fits "$SRV" "$1" || return 0
+	[ "$TR" = "$2" ] && [ -z "$(skip_reason "$1")" ] || return 0
 	case " $given_up " in *" $LABEL "*) return 0 ;; esac
 	say "fanout $LABEL $2 N=$1 run $3/$REPEAT"
 	lg --transport "$2" --clients "$1" --messages "$MESSAGES" \

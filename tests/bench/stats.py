@@ -24,7 +24,14 @@ REFERENCE = "fcgichat"
 # How the report and the plot name a server or transport, when not by its
 # name in the results.
 SERVER_NAMES = {"nchan": "Nchan"}
-TRANSPORT_NAMES = {"longpoll": "long-poll", "sse": "SSE"}
+TRANSPORT_NAMES = {"longpoll": "long-poll", "sse": "SSE", "ws": "WebSocket"}
+
+# Why a run was skipped, as the checks column says it (run.sh's reason, by
+# how it starts); other reasons are given as they are.
+SKIP_NAMES = (("fd limit", "fds"),)
+
+# The fan-out transports compared on one server: (this, against that).
+TRANSPORT_PAIRS = (("ws", "sse"),)
 
 # Rows of the throughput table: scenario, and how the table names it.
 LOOP_SCENARIOS = (("send", "send (committed messages)"), ("poll", "poll"))
@@ -67,6 +74,11 @@ def plan(run, scenario):
             for p in run["plan"] if p["scenario"] == scenario]
 
 
+def has(run, *scenarios):
+    """Did run.sh run any of scenarios (BENCH_ONLY may leave some out)?"""
+    return any(plan(run, s) for s in scenarios)
+
+
 def unique(items):
     return list(dict.fromkeys(items))
 
@@ -101,11 +113,11 @@ def awk_text(x):
 class Figure:
     """The median of one field over the runs of one scenario and server
     ("-" when there is none), how many of those runs passed their checks,
-    how many there were, and whether one was skipped for want of fds."""
+    how many there were, and why one was skipped ("" when none was)."""
 
     def __init__(self, runs, field, scenario, server, transport=None,
                  clients=None):
-        values, self.ok, self.skipped = [], 0, False
+        values, self.ok, self.skipped = [], 0, ""
         for r in runs:
             if text(r.get("scenario")) != scenario or \
                text(r.get("server")) != server:
@@ -115,7 +127,7 @@ class Figure:
             if clients is not None and text(r.get("clients")) != str(clients):
                 continue
             if text(r.get("skipped")):
-                self.skipped = True
+                self.skipped = text(r.get("skipped"))
                 continue
             values.append(number(r.get(field)))
             self.ok += text(r.get("ok")) != "false"
@@ -124,10 +136,17 @@ class Figure:
 
     def checks(self):
         if self.skipped and not self.runs:
-            return "skipped (fds)"
+            return "skipped (%s)" % skip_name(self.skipped)
         if not self.runs:
             return "-"
         return "%d/%d ok" % (self.ok, self.runs)
+
+
+def skip_name(reason):
+    for start, name in SKIP_NAMES:
+        if reason.startswith(start):
+            return name
+    return reason
 
 
 def median(values):
@@ -237,6 +256,45 @@ def fanout_cells(runs, transport, n, peers):
     return cells
 
 
+def report_transports(runs, run):
+    """Each server's fan-out over one transport against another (WebSocket
+    against SSE), where the plan has both; no lines when it has none."""
+    fanout = plan(run, "fanout")
+    lines = []
+    for this, that in TRANSPORT_PAIRS:
+        servers = [s for s in unique(s for s, _ in fanout)
+                   if (s, this) in fanout and (s, that) in fanout]
+        if not servers:
+            continue
+        a, b = TRANSPORT_NAMES[this], TRANSPORT_NAMES[that]
+        header, aligns = ["N"], ["---:"]
+        for s in servers:
+            name = server_name(s)
+            header += ["%s %s p99" % (name, a), "%s %s p99" % (name, b),
+                       "%s p99 %s/%s" % (name, a, b),
+                       "%s deliveries/s %s/%s" % (name, a, b)]
+            aligns += ["---:", "---:", "---:", "---:"]
+        lines += [
+            "## Fan-out: %s against %s" % (a, b),
+            "",
+            "The same server and N over both transports: p99 latency in ms,",
+            "and the ratios of p99 and of deliveries/s (%s over %s)." % (a, b),
+            "",
+        ] + table(header, aligns)
+        for n in run["sizes"]:
+            cells = [n]
+            for s in servers:
+                k1, k2 = ("fanout", s, this, n), ("fanout", s, that, n)
+                p1 = Figure(runs, "p99_ms", *k1).median
+                p2 = Figure(runs, "p99_ms", *k2).median
+                d1 = Figure(runs, "deliveries_per_s", *k1).median
+                d2 = Figure(runs, "deliveries_per_s", *k2).median
+                cells += [fmt(p1), fmt(p2), ratio(p1, p2), ratio(d1, d2)]
+            lines.append(row(cells))
+        lines.append("")
+    return lines
+
+
 def report_loops(runs, run):
     lines = ["## Throughput: %s keep-alive clients, %s s"
              % (run["clients"], run["seconds"]), ""]
@@ -284,7 +342,9 @@ def report(runs, run):
     """The lines of results.md."""
     return (report_header(run) + report_fanout(runs, run)
             + ["![p99 delivery latency vs waiting clients](fanout.svg)", ""]
-            + report_loops(runs, run) + report_idle(runs, run)
+            + report_transports(runs, run)
+            + (report_loops(runs, run) if has(run, "send", "poll") else [])
+            + (report_idle(runs, run) if has(run, "idle") else [])
             + ["Raw runs: `results.jsonl`. Method: `tests/bench/run.sh`."])
 
 
