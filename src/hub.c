@@ -104,11 +104,7 @@ static char tag_inotify, tag_event;
 static unsigned
 room_hash(const char *s)
 {
-	unsigned h = 2166136261u;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h % ROOM_BUCKETS;
+	return chat_fnv1a(s, strlen(s)) % ROOM_BUCKETS;
 }
 
 static struct room *
