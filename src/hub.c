@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -22,6 +23,7 @@
 #include "limit.h"
 #include "log.h"
 #include "sse.h"
+#include "timer.h"
 
 #define ROOM_BUCKETS 4096
 #define READ_BATCH 1000          /* rows per watcher read */
@@ -49,8 +51,7 @@ struct waiter {
 	int64_t cursor, seen;
 	int64_t end;                 /* mono ms deadline, 0: none */
 	int64_t last_write;          /* mono ms */
-	int64_t due;                 /* heap key: <= the real next timer */
-	size_t heap_idx;
+	struct timer timer;          /* key <= the real next timer */
 	struct buf out;              /* framed bytes not yet written */
 	size_t out_off;
 };
@@ -87,8 +88,7 @@ struct hub {
 	int keepalive_ms;
 	int64_t last_seen;
 	struct room *rooms[ROOM_BUCKETS];
-	struct waiter **heap;
-	size_t heap_n, heap_cap;
+	struct timer_heap timers;    /* every filed waiter's next timer */
 	pthread_mutex_t lock;        /* guards incoming only */
 	struct waiter *incoming;
 	pthread_t thread;
@@ -137,10 +137,16 @@ room_release(struct hub *h, struct room *r)
 	free(r);
 }
 
-/* --- the timer heap: a min-heap on w->due ------------------------------
- * w->due never exceeds the waiter's real next timer (waiter_due); writes
+/* --- timers -----------------------------------------------------------
+ * A waiter's key never exceeds its real next timer (waiter_due); writes
  * push the real time of an SSE keepalive later without touching the heap,
  * and waiter_timer re-keys a waiter that pops early. */
+
+static struct waiter *
+waiter_of_timer(struct timer *t)
+{
+	return (struct waiter *)((char *)t - offsetof(struct waiter, timer));
+}
 
 static int64_t
 waiter_due(const struct hub *h, const struct waiter *w)
@@ -153,84 +159,11 @@ waiter_due(const struct hub *h, const struct waiter *w)
 	return due;
 }
 
+/* Sets w's key to its real next timer. */
 static void
-heap_set(struct hub *h, size_t i, struct waiter *w)
+waiter_rekey(struct hub *h, struct waiter *w)
 {
-	h->heap[i] = w;
-	w->heap_idx = i;
-}
-
-static void
-heap_up(struct hub *h, size_t i)
-{
-	struct waiter *w = h->heap[i];
-
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-		if (h->heap[p]->due <= w->due)
-			break;
-		heap_set(h, i, h->heap[p]);
-		i = p;
-	}
-	heap_set(h, i, w);
-}
-
-static void
-heap_down(struct hub *h, size_t i)
-{
-	struct waiter *w = h->heap[i];
-
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= h->heap_n)
-			break;
-		if (c + 1 < h->heap_n && h->heap[c + 1]->due < h->heap[c]->due)
-			c++;
-		if (w->due <= h->heap[c]->due)
-			break;
-		heap_set(h, i, h->heap[c]);
-		i = c;
-	}
-	heap_set(h, i, w);
-}
-
-/* Sets w's key to its real next timer and restores the heap order. */
-static void
-heap_rekey(struct hub *h, struct waiter *w)
-{
-	w->due = waiter_due(h, w);
-	heap_up(h, w->heap_idx);
-	heap_down(h, w->heap_idx);
-}
-
-static int
-heap_push(struct hub *h, struct waiter *w)
-{
-	if (h->heap_n == h->heap_cap) {
-		size_t cap = h->heap_cap ? h->heap_cap * 2 : 1024;
-		struct waiter **v = realloc(h->heap, cap * sizeof(*v));
-		if (v == NULL)
-			return -1;
-		h->heap = v;
-		h->heap_cap = cap;
-	}
-	w->due = waiter_due(h, w);
-	heap_set(h, h->heap_n++, w);
-	heap_up(h, w->heap_idx);
-	return 0;
-}
-
-static void
-heap_remove(struct hub *h, struct waiter *w)
-{
-	size_t i = w->heap_idx;
-	struct waiter *last = h->heap[--h->heap_n];
-
-	if (last == w)
-		return;
-	heap_set(h, i, last);
-	heap_up(h, i);
-	heap_down(h, last->heap_idx);
+	timer_rekey(&h->timers, &w->timer, waiter_due(h, w));
 }
 
 /* --- waiters ----------------------------------------------------------- */
@@ -271,7 +204,7 @@ waiter_drop(struct hub *h, struct waiter *w, bool failed)
 	if (w->next)
 		w->next->prev = w->prev;
 	r->n--;
-	heap_remove(h, w);
+	timer_remove(&h->timers, &w->timer);
 	atomic_fetch_sub(&h->waiting[w->kind], 1);
 	if (failed)
 		atomic_fetch_add(&h->dropped, 1);
@@ -377,7 +310,7 @@ waiter_send(struct hub *h, struct waiter *w, const char *data, size_t len,
 		/* A finished answer gets a grace period to drain. */
 		w->closing = true;
 		w->end = w->last_write + CLOSE_GRACE_MS;
-		heap_rekey(h, w);
+		waiter_rekey(h, w);
 	}
 	if (w->out.len > 0 || len > (size_t)MAX_IOV * FCGI_MAX_CONTENT)
 		return waiter_queue(h, w, data, len, end) == -1 || end ? -1 : 0;
@@ -603,7 +536,7 @@ static void
 waiter_timer(struct hub *h, struct waiter *w, int64_t now)
 {
 	if (waiter_due(h, w) > now) {
-		heap_rekey(h, w);
+		waiter_rekey(h, w);
 		return;
 	}
 	if (w->closing) {
@@ -615,7 +548,7 @@ waiter_timer(struct hub *h, struct waiter *w, int64_t now)
 		return;
 	}
 	if (waiter_send(h, w, SSE_KEEPALIVE, strlen(SSE_KEEPALIVE), false) == 0)
-		heap_rekey(h, w);
+		waiter_rekey(h, w);
 }
 
 /* Delivers rows (all of one room) to every waiter of the room. */
@@ -681,7 +614,7 @@ hub_poll_db(struct hub *h)
 
 	/* Nobody waits here: only the newest id matters (a request parked
 	 * later compares its own read with it). */
-	if (h->heap_n == 0) {
+	if (timer_count(&h->timers) == 0) {
 		if (store_max_id(h->store, &max) != CHAT_OK || max == h->last_seen)
 			return false;
 		h->last_seen = max;
@@ -744,7 +677,8 @@ hub_file(struct hub *h, struct waiter *w)
 
 	free(w->u.name);
 	w->u.room = r;
-	if (r == NULL || heap_push(h, w) == -1) {
+	if (r == NULL ||
+	    timer_push(&h->timers, &w->timer, waiter_due(h, w)) == -1) {
 		if (r)
 			room_release(h, r);
 		atomic_fetch_sub(&h->waiting[w->kind], 1);
@@ -823,11 +757,12 @@ static int
 hub_timeout(struct hub *h, int64_t now, int64_t fallback, int64_t recheck)
 {
 	int64_t next = fallback;
+	struct timer *t = timer_first(&h->timers);
 
 	if (recheck && recheck < next)
 		next = recheck;
-	if (h->heap_n > 0 && h->heap[0]->due < next)
-		next = h->heap[0]->due;
+	if (t != NULL && t->due < next)
+		next = t->due;
 	return next <= now ? 0 : (int)(next - now);
 }
 
@@ -854,6 +789,7 @@ hub_main(void *arg)
 	struct epoll_event evs[MAX_EVENTS];
 	int64_t now = chat_mono_ms(), fallback = now + FALLBACK_MS, recheck = 0;
 	int64_t rw_check = fallback;
+	struct timer *t;
 
 	for (;;) {
 		bool look = false, told = false;
@@ -884,8 +820,8 @@ hub_main(void *arg)
 			recheck = told && !moved ? now + RECHECK_MS : 0;
 			fallback = now + FALLBACK_MS;
 		}
-		while (h->heap_n > 0 && h->heap[0]->due <= now)
-			waiter_timer(h, h->heap[0], now);
+		while ((t = timer_first(&h->timers)) != NULL && t->due <= now)
+			waiter_timer(h, waiter_of_timer(t), now);
 	}
 	return NULL;
 }
