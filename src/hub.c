@@ -31,7 +31,6 @@
 #define FALLBACK_MS 1000         /* look even when nobody said so */
 #define RECHECK_MS 2             /* look again after an empty wakeup */
 #define MAX_EVENTS 256
-#define MAX_IOV 64               /* iovecs per writev; more is buffered */
 #define CLOSE_GRACE_MS 5000     /* to flush a finished answer */
 #define CATCH_UP_ROUNDS 10
 
@@ -212,29 +211,6 @@ waiter_drop(struct hub *h, struct waiter *w, bool failed)
 	waiter_free(w);
 }
 
-/* Appends data to out as FCGI_STDOUT records, then the end records when
- * end is set. Returns 0 or -1 (out of memory). */
-static int
-frame_into(struct buf *out, int request_id, const char *data, size_t len,
-    bool end)
-{
-	unsigned char hdr[FCGI_HEADER_LEN], tail[FCGI_END_LEN];
-
-	while (len > 0) {
-		size_t n = len > FCGI_MAX_CONTENT ? FCGI_MAX_CONTENT : len;
-		fcgi_stdout_header(hdr, request_id, n);
-		buf_append(out, hdr, sizeof(hdr));
-		buf_append(out, data, n);
-		data += n;
-		len -= n;
-	}
-	if (end) {
-		fcgi_end_records(tail, request_id);
-		buf_append(out, tail, sizeof(tail));
-	}
-	return out->oom ? -1 : 0;
-}
-
 static void
 waiter_want_out(struct hub *h, struct waiter *w, bool want)
 {
@@ -283,7 +259,7 @@ waiter_queue(struct hub *h, struct waiter *w, const char *data, size_t len,
 {
 	bool was_empty = w->out.len == 0;
 
-	if (frame_into(&w->out, w->request_id, data, len, end) == -1 ||
+	if (fcgi_frame(&w->out, w->request_id, data, len, end) == -1 ||
 	    w->out.len - w->out_off > MAX_PENDING) {
 		waiter_drop(h, w, true);
 		return -1;
@@ -300,9 +276,8 @@ static int
 waiter_send(struct hub *h, struct waiter *w, const char *data, size_t len,
     bool end)
 {
-	unsigned char hdrs[MAX_IOV][FCGI_HEADER_LEN], tail[FCGI_END_LEN];
-	struct iovec iov[2 * MAX_IOV + 1];
-	size_t k = 0, total = 0, rest = len;
+	struct fcgi_iov f;
+	size_t skip;
 	ssize_t n;
 
 	w->last_write = chat_mono_ms();
@@ -312,41 +287,28 @@ waiter_send(struct hub *h, struct waiter *w, const char *data, size_t len,
 		w->end = w->last_write + CLOSE_GRACE_MS;
 		waiter_rekey(h, w);
 	}
-	if (w->out.len > 0 || len > (size_t)MAX_IOV * FCGI_MAX_CONTENT)
+	if (w->out.len > 0 ||
+	    fcgi_frame_iov(&f, w->request_id, data, len, end) == -1)
 		return waiter_queue(h, w, data, len, end) == -1 || end ? -1 : 0;
-	for (const char *p = data; rest > 0; k++) {
-		size_t c = rest > FCGI_MAX_CONTENT ? FCGI_MAX_CONTENT : rest;
-		fcgi_stdout_header(hdrs[k], w->request_id, c);
-		iov[2 * k] = (struct iovec){ hdrs[k], FCGI_HEADER_LEN };
-		iov[2 * k + 1] = (struct iovec){ (void *)p, c };
-		p += c;
-		rest -= c;
-		total += FCGI_HEADER_LEN + c;
-	}
-	k *= 2;
-	if (end) {
-		fcgi_end_records(tail, w->request_id);
-		iov[k++] = (struct iovec){ tail, sizeof(tail) };
-		total += sizeof(tail);
-	}
 	do
-		n = writev(w->fd, iov, (int)k);
+		n = writev(w->fd, f.iov, f.n);
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 		waiter_drop(h, w, true);
 		return -1;
 	}
-	if ((size_t)(n < 0 ? 0 : n) == total) {
+	if ((size_t)(n < 0 ? 0 : n) == f.total) {
 		if (end)
 			waiter_drop(h, w, false);
 		return end ? -1 : 0;
 	}
 	/* Keep what the socket did not take, then wait for EPOLLOUT. */
-	for (size_t i = 0, skip = n < 0 ? 0 : (size_t)n; i < k; i++) {
-		size_t s = skip < iov[i].iov_len ? skip : iov[i].iov_len;
+	skip = n < 0 ? 0 : (size_t)n;
+	for (int i = 0; i < f.n; i++) {
+		size_t s = skip < f.iov[i].iov_len ? skip : f.iov[i].iov_len;
 		skip -= s;
-		buf_append(&w->out, (char *)iov[i].iov_base + s,
-		    iov[i].iov_len - s);
+		buf_append(&w->out, (char *)f.iov[i].iov_base + s,
+		    f.iov[i].iov_len - s);
 	}
 	if (w->out.oom) {
 		waiter_drop(h, w, true);
@@ -920,7 +882,7 @@ hub_park(struct hub *h, const struct hub_park_req *r)
 	w->behind = r->behind;
 	w->end = r->deadline_ms;
 	w->last_write = chat_mono_ms();
-	if (r->initial && frame_into(&w->out, r->request_id, r->initial->data,
+	if (r->initial && fcgi_frame(&w->out, r->request_id, r->initial->data,
 	    r->initial->len, false) == -1) {
 		free(w->u.name);
 		waiter_free(w);
