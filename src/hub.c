@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "chat.h"
+#include "conn.h"
 #include "fcgi.h"
 #include "json.h"
 #include "limit.h"
@@ -27,7 +28,6 @@
 
 #define ROOM_BUCKETS 4096
 #define READ_BATCH 1000          /* rows per watcher read */
-#define MAX_PENDING (256 * 1024) /* unsent bytes before a reader is dropped */
 #define FALLBACK_MS 1000         /* look even when nobody said so */
 #define RECHECK_MS 2             /* look again after an empty wakeup */
 #define MAX_EVENTS 256
@@ -42,8 +42,8 @@ struct waiter {
 		struct room *room;   /* once the watcher filed it */
 		char *name;          /* while on the incoming queue */
 	} u;
+	struct conn conn;            /* epoll's data.ptr is &conn */
 	enum hub_kind kind;
-	int fd, request_id;
 	int limit;
 	int limit_handle;            /* see limit_wait_acquire */
 	bool behind, closing;
@@ -51,8 +51,6 @@ struct waiter {
 	int64_t end;                 /* mono ms deadline, 0: none */
 	int64_t last_write;          /* mono ms */
 	struct timer timer;          /* key <= the real next timer */
-	struct buf out;              /* framed bytes not yet written */
-	size_t out_off;
 };
 
 struct room {
@@ -142,6 +140,12 @@ room_release(struct hub *h, struct room *r)
  * and waiter_timer re-keys a waiter that pops early. */
 
 static struct waiter *
+waiter_of_conn(void *c)
+{
+	return (struct waiter *)((char *)c - offsetof(struct waiter, conn));
+}
+
+static struct waiter *
 waiter_of_timer(struct timer *t)
 {
 	return (struct waiter *)((char *)t - offsetof(struct waiter, timer));
@@ -172,30 +176,20 @@ waiter_free(struct waiter *w)
 {
 	if (w == NULL)
 		return;
-	if (w->fd >= 0)
-		close(w->fd);
+	conn_close(&w->conn, false);
 	limit_wait_release(w->limit_handle);
-	buf_free(&w->out);
 	free(w);
 }
 
 /* Forgets a filed waiter and closes its connection: after its answer, when
  * its client has gone, or failed (the web server then ends the response; a
- * browser resumes from its last id). While another process holds a copy
- * of the descriptor (lsof, ss -p and /proc readers for an instant, a
- * debugger, a forked child), close() alone neither removes it from epoll,
- * which would go on reporting the freed waiter (epoll(7), Q&A 6), nor ends
- * the connection: the first is done explicitly, and the second too when
- * the web server has not had the end of the answer. */
+ * browser resumes from its last id). */
 static void
 waiter_drop(struct hub *h, struct waiter *w, bool failed)
 {
 	struct room *r = w->u.room;
 
-	epoll_ctl(h->ep, EPOLL_CTL_DEL, w->fd, NULL);
-	if (failed)
-		shutdown(w->fd, SHUT_WR);
-
+	conn_close(&w->conn, failed);
 	if (w->prev)
 		w->prev->next = w->next;
 	else
@@ -211,75 +205,33 @@ waiter_drop(struct hub *h, struct waiter *w, bool failed)
 	waiter_free(w);
 }
 
-static void
-waiter_want_out(struct hub *h, struct waiter *w, bool want)
+/* Acts on what a write left: a failed connection is dropped, and so is a
+ * finished answer once all of it is written. Returns 0 while w stays, -1
+ * once it is gone. */
+static int
+waiter_wrote(struct hub *h, struct waiter *w, enum conn_status st)
 {
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
-	    .data.ptr = w };
-
-	if (want)
-		ev.events |= EPOLLOUT;
-	epoll_ctl(h->ep, EPOLL_CTL_MOD, w->fd, &ev);
+	if (st == CONN_FAILED || (st == CONN_SENT && w->closing)) {
+		waiter_drop(h, w, st == CONN_FAILED);
+		return -1;
+	}
+	return 0;
 }
 
 /* Writes what is pending. Returns 0, or -1 when w is gone. */
 static int
 waiter_flush(struct hub *h, struct waiter *w)
 {
-	while (w->out_off < w->out.len) {
-		ssize_t n = send(w->fd, w->out.data + w->out_off,
-		    w->out.len - w->out_off, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			waiter_want_out(h, w, true);
-			return 0;
-		}
-		if (n <= 0) {
-			waiter_drop(h, w, true);
-			return -1;
-		}
-		w->out_off += (size_t)n;
-	}
-	buf_reset(&w->out);
-	w->out_off = 0;
-	if (w->closing) {
-		waiter_drop(h, w, false);
-		return -1;
-	}
-	waiter_want_out(h, w, false);
-	return 0;
+	return waiter_wrote(h, w, conn_flush(&w->conn));
 }
 
-/* Queues data behind what is pending, framed. Returns 0, or -1 when w was
- * dropped for reading too slowly. */
-static int
-waiter_queue(struct hub *h, struct waiter *w, const char *data, size_t len,
-    bool end)
-{
-	bool was_empty = w->out.len == 0;
-
-	if (fcgi_frame(&w->out, w->request_id, data, len, end) == -1 ||
-	    w->out.len - w->out_off > MAX_PENDING) {
-		waiter_drop(h, w, true);
-		return -1;
-	}
-	return was_empty ? waiter_flush(h, w) : 0;
-}
-
-/* Sends data (and the end of the response when end is set) with one
- * writev of records framed around the caller's bytes, so that a batch
- * encoded once goes to every waiter without copies. What the socket does
- * not take now is kept and written when it can. Returns 0, or -1 when w is
- * gone or finished. */
+/* Sends data, and the end of the response when end is set; what the
+ * socket does not take now is written when it can. Returns 0, or -1 when
+ * w is gone or finished. */
 static int
 waiter_send(struct hub *h, struct waiter *w, const char *data, size_t len,
     bool end)
 {
-	struct fcgi_iov f;
-	size_t skip;
-	ssize_t n;
-
 	w->last_write = chat_mono_ms();
 	if (end) {
 		/* A finished answer gets a grace period to drain. */
@@ -287,35 +239,8 @@ waiter_send(struct hub *h, struct waiter *w, const char *data, size_t len,
 		w->end = w->last_write + CLOSE_GRACE_MS;
 		waiter_rekey(h, w);
 	}
-	if (w->out.len > 0 ||
-	    fcgi_frame_iov(&f, w->request_id, data, len, end) == -1)
-		return waiter_queue(h, w, data, len, end) == -1 || end ? -1 : 0;
-	do
-		n = writev(w->fd, f.iov, f.n);
-	while (n < 0 && errno == EINTR);
-	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-		waiter_drop(h, w, true);
-		return -1;
-	}
-	if ((size_t)(n < 0 ? 0 : n) == f.total) {
-		if (end)
-			waiter_drop(h, w, false);
-		return end ? -1 : 0;
-	}
-	/* Keep what the socket did not take, then wait for EPOLLOUT. */
-	skip = n < 0 ? 0 : (size_t)n;
-	for (int i = 0; i < f.n; i++) {
-		size_t s = skip < f.iov[i].iov_len ? skip : f.iov[i].iov_len;
-		skip -= s;
-		buf_append(&w->out, (char *)f.iov[i].iov_base + s,
-		    f.iov[i].iov_len - s);
-	}
-	if (w->out.oom) {
-		waiter_drop(h, w, true);
-		return -1;
-	}
-	waiter_want_out(h, w, true);
-	return end ? -1 : 0;
+	return waiter_wrote(h, w, conn_send(&w->conn, data, len, end)) == -1 ||
+	    end ? -1 : 0;
 }
 
 /* --- batches: rows encoded once per wakeup ----------------------------- */
@@ -623,7 +548,7 @@ waiter_catch_up(struct hub *h, struct waiter *w)
 		    transports[w->kind].deliver(h, w, &b);
 		batch_free(&b);
 		chat_list_clear(&l);
-		if (gone || !w->behind || w->out.len > 0)
+		if (gone || !w->behind || conn_pending(&w->conn))
 			break;
 	}
 	chat_list_clear(&l);
@@ -633,8 +558,6 @@ waiter_catch_up(struct hub *h, struct waiter *w)
 static void
 hub_file(struct hub *h, struct waiter *w)
 {
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
-	    .data.ptr = w };
 	struct room *r = room_find(h, w->u.name, true);
 
 	free(w->u.name);
@@ -653,7 +576,7 @@ hub_file(struct hub *h, struct waiter *w)
 		r->waiters->prev = w;
 	r->waiters = w;
 	r->n++;
-	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, w->fd, &ev) == -1) {
+	if (conn_watch(&w->conn, h->ep) == -1) {
 		log_warn("hub_file: epoll_ctl");
 		waiter_drop(h, w, true);
 		return;
@@ -711,7 +634,7 @@ hub_waiter_event(struct hub *h, struct waiter *w, uint32_t events)
 		return;
 	}
 	if ((events & EPOLLOUT) && waiter_flush(h, w) == 0 &&
-	    w->out.len == 0 && w->behind)
+	    !conn_pending(&w->conn) && w->behind)
 		waiter_catch_up(h, w);
 }
 
@@ -766,7 +689,8 @@ hub_main(void *arg)
 				drain(h->efd);
 				hub_take_incoming(h);
 			} else
-				hub_waiter_event(h, p, evs[i].events);
+				hub_waiter_event(h, waiter_of_conn(p),
+				    evs[i].events);
 		}
 		now = chat_mono_ms();
 		look = told || now >= fallback || (recheck && now >= recheck);
@@ -872,9 +796,8 @@ hub_park(struct hub *h, const struct hub_park_req *r)
 		log_warnx("hub_park: out of memory");
 		return -1;
 	}
-	w->fd = r->fd;
+	conn_init(&w->conn, r->fd, r->request_id);
 	w->limit_handle = r->limit_handle;
-	w->request_id = r->request_id;
 	w->kind = r->kind;
 	w->cursor = r->cursor;
 	w->limit = r->limit;
@@ -882,8 +805,8 @@ hub_park(struct hub *h, const struct hub_park_req *r)
 	w->behind = r->behind;
 	w->end = r->deadline_ms;
 	w->last_write = chat_mono_ms();
-	if (r->initial && fcgi_frame(&w->out, r->request_id, r->initial->data,
-	    r->initial->len, false) == -1) {
+	if (r->initial && conn_queue(&w->conn, r->initial->data,
+	    r->initial->len) == -1) {
 		free(w->u.name);
 		waiter_free(w);
 		log_warnx("hub_park: out of memory");
