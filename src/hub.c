@@ -1,6 +1,7 @@
 /* hub.c - parked requests and the watcher thread that answers them. */
 #include "hub.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stddef.h>
@@ -23,18 +24,16 @@
 #include "json.h"
 #include "limit.h"
 #include "log.h"
+#include "room.h"
 #include "sse.h"
 #include "timer.h"
 
-#define ROOM_BUCKETS 4096
 #define READ_BATCH 1000          /* rows per watcher read */
 #define FALLBACK_MS 1000         /* look even when nobody said so */
 #define RECHECK_MS 2             /* look again after an empty wakeup */
 #define MAX_EVENTS 256
 #define CLOSE_GRACE_MS 5000     /* to flush a finished answer */
 #define CATCH_UP_ROUNDS 10
-
-struct room;
 
 struct waiter {
 	struct waiter *prev, *next;  /* room list, or the incoming queue */
@@ -51,13 +50,6 @@ struct waiter {
 	int64_t end;                 /* mono ms deadline, 0: none */
 	int64_t last_write;          /* mono ms */
 	struct timer timer;          /* key <= the real next timer */
-};
-
-struct room {
-	struct room *hnext;
-	struct waiter *waiters;
-	size_t n;
-	char name[CHAT_MAX_ROOM + 1];
 };
 
 /* The rows of one room in one wakeup, each encoded once. json holds
@@ -84,7 +76,7 @@ struct hub {
 	char *notify_path;
 	int keepalive_ms;
 	int64_t last_seen;
-	struct room *rooms[ROOM_BUCKETS];
+	struct room_table rooms;
 	struct timer_heap timers;    /* every filed waiter's next timer */
 	pthread_mutex_t lock;        /* guards incoming only */
 	struct waiter *incoming;
@@ -95,44 +87,6 @@ struct hub {
 
 /* epoll tags for the two non-waiter fds. */
 static char tag_inotify, tag_event;
-
-/* --- rooms ------------------------------------------------------------ */
-
-static unsigned
-room_hash(const char *s)
-{
-	return chat_fnv1a(s, strlen(s)) % ROOM_BUCKETS;
-}
-
-static struct room *
-room_find(struct hub *h, const char *name, bool create)
-{
-	unsigned i = room_hash(name);
-	struct room *r;
-
-	for (r = h->rooms[i]; r != NULL; r = r->hnext)
-		if (strcmp(r->name, name) == 0)
-			return r;
-	if (!create || (r = calloc(1, sizeof(*r))) == NULL)
-		return NULL;
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	r->hnext = h->rooms[i];
-	h->rooms[i] = r;
-	return r;
-}
-
-static void
-room_release(struct hub *h, struct room *r)
-{
-	struct room **p;
-
-	if (r->n > 0)
-		return;
-	for (p = &h->rooms[room_hash(r->name)]; *p != r; p = &(*p)->hnext)
-		;
-	*p = r->hnext;
-	free(r);
-}
 
 /* --- timers -----------------------------------------------------------
  * A waiter's key never exceeds its real next timer (waiter_due); writes
@@ -181,6 +135,35 @@ waiter_free(struct waiter *w)
 	free(w);
 }
 
+/* Puts w on the list of room r. */
+static void
+waiter_link(struct waiter *w, struct room *r)
+{
+	w->u.room = r;
+	w->prev = NULL;
+	w->next = r->waiters;
+	if (r->waiters)
+		r->waiters->prev = w;
+	r->waiters = w;
+	r->n++;
+}
+
+/* Takes w off its room's list (the room stays until room_release). */
+static void
+waiter_unlink(struct waiter *w)
+{
+	struct room *r = w->u.room;
+
+	assert(r->n > 0 && (w->prev == NULL) == (r->waiters == w));
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		r->waiters = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	r->n--;
+}
+
 /* Forgets a filed waiter and closes its connection: after its answer, when
  * its client has gone, or failed (the web server then ends the response; a
  * browser resumes from its last id). */
@@ -190,18 +173,12 @@ waiter_drop(struct hub *h, struct waiter *w, bool failed)
 	struct room *r = w->u.room;
 
 	conn_close(&w->conn, failed);
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		r->waiters = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	r->n--;
+	waiter_unlink(w);
 	timer_remove(&h->timers, &w->timer);
 	atomic_fetch_sub(&h->waiting[w->kind], 1);
 	if (failed)
 		atomic_fetch_add(&h->dropped, 1);
-	room_release(h, r);
+	room_release(&h->rooms, r);
 	waiter_free(w);
 }
 
@@ -481,7 +458,7 @@ hub_fan_out(struct hub *h, const struct chat_list *l)
 				mine[k++] = l->v[j];
 				done[j] = true;
 			}
-		if ((r = room_find(h, l->v[i].room, false)) != NULL)
+		if ((r = room_find(&h->rooms, l->v[i].room)) != NULL)
 			room_deliver(h, r, mine, k);
 	}
 	if (mine == NULL || done == NULL)
@@ -558,24 +535,19 @@ waiter_catch_up(struct hub *h, struct waiter *w)
 static void
 hub_file(struct hub *h, struct waiter *w)
 {
-	struct room *r = room_find(h, w->u.name, true);
+	struct room *r = room_get(&h->rooms, w->u.name);
 
 	free(w->u.name);
-	w->u.room = r;
+	w->u.room = NULL;
 	if (r == NULL ||
 	    timer_push(&h->timers, &w->timer, waiter_due(h, w)) == -1) {
 		if (r)
-			room_release(h, r);
+			room_release(&h->rooms, r);
 		atomic_fetch_sub(&h->waiting[w->kind], 1);
 		waiter_free(w);
 		return;
 	}
-	w->prev = NULL;
-	w->next = r->waiters;
-	if (r->waiters)
-		r->waiters->prev = w;
-	r->waiters = w;
-	r->n++;
+	waiter_link(w, r);
 	if (conn_watch(&w->conn, h->ep) == -1) {
 		log_warn("hub_file: epoll_ctl");
 		waiter_drop(h, w, true);
