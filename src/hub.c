@@ -18,6 +18,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "chat.h"
 #include "conn.h"
 #include "fcgi.h"
@@ -50,22 +51,6 @@ struct waiter {
 	int64_t end;                 /* mono ms deadline, 0: none */
 	int64_t last_write;          /* mono ms */
 	struct timer timer;          /* key <= the real next timer */
-};
-
-/* The rows of one room in one wakeup, each encoded once. json holds
- * "m1,m2,...": the messages joined with commas, message i at
- * json_off[i]..json_off[i+1]-1; a tombstone's piece is empty, so any
- * slice of json is the slice's messages (a long-poll lists tombstones in
- * "deleted"). sse holds the events back to back, a tombstone's being a
- * delete event. */
-struct batch {
-	const struct chat_message *rows;
-	size_t n;
-	struct buf json, sse;
-	size_t *json_off, *sse_off;
-	bool have_sse;
-	struct buf body;             /* last long-poll body built */
-	size_t body_first, body_count;
 };
 
 struct hub {
@@ -220,111 +205,6 @@ waiter_send(struct hub *h, struct waiter *w, const char *data, size_t len,
 	    end ? -1 : 0;
 }
 
-/* --- batches: rows encoded once per wakeup ----------------------------- */
-
-static void
-batch_free(struct batch *b)
-{
-	buf_free(&b->json);
-	buf_free(&b->sse);
-	buf_free(&b->body);
-	free(b->json_off);
-	free(b->sse_off);
-	memset(b, 0, sizeof(*b));
-}
-
-static int
-batch_init(struct batch *b, const struct chat_message *rows, size_t n)
-{
-	memset(b, 0, sizeof(*b));
-	b->rows = rows;
-	b->n = n;
-	b->json_off = malloc((n + 1) * sizeof(size_t));
-	b->sse_off = malloc((n + 1) * sizeof(size_t));
-	if (b->json_off == NULL || b->sse_off == NULL)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		b->json_off[i] = b->json.len;
-		if (rows[i].deletes != 0)
-			continue;
-		json_message(&b->json, &rows[i]);
-		buf_append(&b->json, ",", 1);
-	}
-	b->json_off[n] = b->json.len;
-	return b->json.oom ? -1 : 0;
-}
-
-/* Row i's event: a message event around its JSON piece, or a delete
- * event for a tombstone (rare: encoded in tmp). */
-static void
-batch_sse_row(struct batch *b, size_t i, struct buf *tmp)
-{
-	const struct chat_message *m = &b->rows[i];
-
-	if (m->deletes == 0)
-		sse_event(&b->sse, m->id, b->json.data + b->json_off[i],
-		    b->json_off[i + 1] - b->json_off[i] - 1);
-	else if (sse_row(&b->sse, tmp, m) == -1)
-		b->sse.oom = 1;
-}
-
-/* The events of all rows, built the first time an SSE waiter needs it. */
-static int
-batch_sse(struct batch *b)
-{
-	struct buf tmp = { 0 };
-
-	if (b->have_sse)
-		return b->sse.oom ? -1 : 0;
-	b->have_sse = true;
-	for (size_t i = 0; i < b->n; i++) {
-		b->sse_off[i] = b->sse.len;
-		batch_sse_row(b, i, &tmp);
-	}
-	b->sse_off[b->n] = b->sse.len;
-	buf_free(&tmp);
-	return b->sse.oom ? -1 : 0;
-}
-
-/* Index of the first row with id > cursor (rows are in id order). */
-static size_t
-batch_first(const struct batch *b, int64_t cursor)
-{
-	size_t lo = 0, hi = b->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (b->rows[mid].id <= cursor)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* The long-poll body for rows first..first+count, reused while the next
- * waiter asks for the same slice (the usual case: the same cursor). */
-static const struct buf *
-batch_body(struct batch *b, size_t first, size_t count)
-{
-	size_t from = b->json_off[first], to = b->json_off[first + count];
-
-	if (b->body.len > 0 && b->body_first == first &&
-	    b->body_count == count)
-		return &b->body;
-	buf_reset(&b->body);
-	buf_puts(&b->body, "{\"messages\":[");
-	if (to > from)
-		buf_append(&b->body, b->json.data + from, to - from - 1);
-	buf_append(&b->body, "]", 1);
-	json_deleted(&b->body, b->rows + first, count);
-	buf_printf(&b->body, ",\"last_id\":%lld}",
-	    (long long)b->rows[first + count - 1].id);
-	b->body_first = first;
-	b->body_count = count;
-	return &b->body;
-}
-
 /* --- transports: how a batch reaches one waiter ------------------------
  * Each returns 0 while the waiter stays, -1 once it is gone or finished. */
 
@@ -333,19 +213,19 @@ static int
 longpoll_deliver(struct hub *h, struct waiter *w, struct batch *b)
 {
 	size_t first = batch_first(b, w->cursor), count = b->n - first;
-	const struct buf *body;
+	const char *body;
+	size_t len;
 
 	if (count == 0)
 		return 0;
 	if (count > (size_t)w->limit)
 		count = (size_t)w->limit;
-	body = batch_body(b, first, count);
-	if (body->oom) {
+	if (batch_body(b, first, count, &body, &len) == -1) {
 		waiter_drop(h, w, true);
 		return -1;
 	}
 	atomic_fetch_add(&h->delivered, (int64_t)count);
-	return waiter_send(h, w, body->data, body->len, true);
+	return waiter_send(h, w, body, len, true);
 }
 
 /* SSE: every event after the cursor; the stream stays open. */
@@ -353,17 +233,18 @@ static int
 sse_deliver(struct hub *h, struct waiter *w, struct batch *b)
 {
 	size_t first = batch_first(b, w->cursor);
+	const char *events;
+	size_t len;
 
 	if (first == b->n)
 		return 0;
-	if (batch_sse(b) == -1) {
+	if (batch_events(b, first, &events, &len) == -1) {
 		waiter_drop(h, w, true);
 		return -1;
 	}
 	w->cursor = b->rows[b->n - 1].id;
 	atomic_fetch_add(&h->delivered, (int64_t)(b->n - first));
-	return waiter_send(h, w, b->sse.data + b->sse_off[first],
-	    b->sse.len - b->sse_off[first], false);
+	return waiter_send(h, w, events, len, false);
 }
 
 /* Long-poll time is up: an empty answer with the cursor to send next. */

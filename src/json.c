@@ -533,6 +533,18 @@ json_messages(struct buf *b, const struct chat_message *v, size_t n,
 }
 
 int
+json_messages_encoded(struct buf *b, const char *joined, size_t len,
+    const struct chat_message *v, size_t n, int64_t last_id)
+{
+	buf_puts(b, "{\"messages\":[");
+	buf_append(b, joined, len);
+	buf_append(b, "]", 1);
+	json_deleted(b, v, n);
+	buf_printf(b, ",\"last_id\":%" PRId64 "}", last_id);
+	return b->oom ? -1 : 0;
+}
+
+int
 json_delete_event(struct buf *b, const struct chat_message *m)
 {
 	buf_printf(b, "{\"id\":%" PRId64 ",\"room\":", m->deletes);

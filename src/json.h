@@ -42,6 +42,13 @@ int json_message(struct buf *b, const struct chat_message *m);
 int json_messages(struct buf *b, const struct chat_message *v, size_t n,
     int64_t last_id);
 
+/* json_messages for messages already encoded: joined[0..len) holds the
+ * json_message of each message of v, joined with commas (a tombstone has
+ * none), so that a batch encoded once answers many long-polls. The same
+ * bytes as json_messages(b, v, n, last_id). */
+int json_messages_encoded(struct buf *b, const char *joined, size_t len,
+    const struct chat_message *v, size_t n, int64_t last_id);
+
 /* The answer of a read: json_messages, with "limited":true when limited
  * (the client's cursor is older than what retention removed). */
 int json_read_answer(struct buf *b, const struct chat_message *v, size_t n,

@@ -451,6 +451,35 @@ test_messages(void **state)
 	buf_free(&b);
 }
 
+/* Messages encoded beforehand (as the hub's batches do) give the same
+ * bytes as encoding them in the answer. */
+static void
+test_messages_encoded(void **state)
+{
+	struct chat_message v[3] = {
+		{ 1, 1000, "lobby", "alice", "a\u00e9", 0 },
+		{ 2, 2000, "lobby", "", "", 1 },
+		{ 3, 3000, "lobby", "bob", "b" LS, 0 },
+	};
+	struct buf want = { 0 }, joined = { 0 }, b = { 0 };
+
+	(void)state;
+	json_message(&joined, &v[0]);
+	buf_append(&joined, ",", 1);
+	json_message(&joined, &v[2]);
+	assert_int_equal(json_messages(&want, v, 3, 3), 0);
+	assert_int_equal(json_messages_encoded(&b, joined.data, joined.len,
+	    v, 3, 3), 0);
+	assert_string_equal(b.data, want.data);
+	buf_reset(&b);
+	assert_int_equal(json_messages_encoded(&b, "", 0, v + 1, 1, 2), 0);
+	assert_string_equal(b.data,
+	    "{\"messages\":[],\"deleted\":[1],\"last_id\":2}");
+	buf_free(&want);
+	buf_free(&joined);
+	buf_free(&b);
+}
+
 static void
 test_error_health_rooms(void **state)
 {
@@ -497,6 +526,7 @@ test_encoder_oom(void **state)
 	assert_int_equal(json_string(&b, "x"), -1);
 	assert_int_equal(json_message(&b, &m), -1);
 	assert_int_equal(json_messages(&b, &m, 1, 1), -1);
+	assert_int_equal(json_messages_encoded(&b, "", 0, &m, 1, 1), -1);
 	assert_int_equal(json_error(&b, "c", "m"), -1);
 	assert_int_equal(json_rooms(&b, &l), -1);
 	assert_int_equal(json_health(&b, 1), -1);
@@ -542,6 +572,7 @@ main(void)
 		cmocka_unit_test(test_string_round_trip),
 		cmocka_unit_test(test_message),
 		cmocka_unit_test(test_messages),
+		cmocka_unit_test(test_messages_encoded),
 		cmocka_unit_test(test_error_health_rooms),
 		cmocka_unit_test(test_encoder_oom),
 		cmocka_unit_test(test_parse_encode_round_trip),
