@@ -3,7 +3,6 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <limits.h>
 #include <stddef.h>
 #include <pthread.h>
 #include <signal.h>
@@ -14,20 +13,16 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "batch.h"
 #include "chat.h"
 #include "conn.h"
-#include "fcgi.h"
-#include "json.h"
 #include "limit.h"
 #include "log.h"
 #include "room.h"
-#include "sse.h"
 #include "timer.h"
+#include "transport.h"
 
 #define READ_BATCH 1000          /* rows per watcher read */
 #define FALLBACK_MS 1000         /* look even when nobody said so */
@@ -35,23 +30,6 @@
 #define MAX_EVENTS 256
 #define CLOSE_GRACE_MS 5000     /* to flush a finished answer */
 #define CATCH_UP_ROUNDS 10
-
-struct waiter {
-	struct waiter *prev, *next;  /* room list, or the incoming queue */
-	union {
-		struct room *room;   /* once the watcher filed it */
-		char *name;          /* while on the incoming queue */
-	} u;
-	struct conn conn;            /* epoll's data.ptr is &conn */
-	enum hub_kind kind;
-	int limit;
-	int limit_handle;            /* see limit_wait_acquire */
-	bool behind, closing;
-	int64_t cursor, seen;
-	int64_t end;                 /* mono ms deadline, 0: none */
-	int64_t last_write;          /* mono ms */
-	struct timer timer;          /* key <= the real next timer */
-};
 
 struct hub {
 	struct store *store;
@@ -73,11 +51,15 @@ struct hub {
 /* epoll tags for the two non-waiter fds. */
 static char tag_inotify, tag_event;
 
-/* --- timers -----------------------------------------------------------
- * A waiter's key never exceeds its real next timer (waiter_due); writes
- * push the real time of an SSE keepalive later without touching the heap,
- * and waiter_timer re-keys a waiter that pops early. */
+/* The transports, by kind: the only place that lists them. */
+static const struct transport *const transports[HUB__MAX] = {
+	[HUB_LONGPOLL] = &transport_longpoll,
+	[HUB_SSE] = &transport_sse,
+};
 
+/* --- waiters ----------------------------------------------------------- */
+
+/* The waiter whose conn epoll reported. */
 static struct waiter *
 waiter_of_conn(void *c)
 {
@@ -90,12 +72,15 @@ waiter_of_timer(struct timer *t)
 	return (struct waiter *)((char *)t - offsetof(struct waiter, timer));
 }
 
+/* A waiter's timer key never exceeds its real next timer: writes push an
+ * idle timer (an SSE keepalive) later without touching the heap, and
+ * waiter_timer re-keys a waiter that pops early. */
 static int64_t
 waiter_due(const struct hub *h, const struct waiter *w)
 {
 	int64_t due = w->end ? w->end : INT64_MAX;
 
-	if (w->kind == HUB_SSE && !w->closing &&
+	if (transports[w->kind]->on_timer != NULL && !w->closing &&
 	    w->last_write + h->keepalive_ms < due)
 		due = w->last_write + h->keepalive_ms;
 	return due;
@@ -107,8 +92,6 @@ waiter_rekey(struct hub *h, struct waiter *w)
 {
 	timer_rekey(&h->timers, &w->timer, waiter_due(h, w));
 }
-
-/* --- waiters ----------------------------------------------------------- */
 
 static void
 waiter_free(struct waiter *w)
@@ -152,8 +135,8 @@ waiter_unlink(struct waiter *w)
 /* Forgets a filed waiter and closes its connection: after its answer, when
  * its client has gone, or failed (the web server then ends the response; a
  * browser resumes from its last id). */
-static void
-waiter_drop(struct hub *h, struct waiter *w, bool failed)
+void
+hub_drop(struct hub *h, struct waiter *w, bool failed)
 {
 	struct room *r = w->u.room;
 
@@ -174,7 +157,7 @@ static int
 waiter_wrote(struct hub *h, struct waiter *w, enum conn_status st)
 {
 	if (st == CONN_FAILED || (st == CONN_SENT && w->closing)) {
-		waiter_drop(h, w, st == CONN_FAILED);
+		hub_drop(h, w, st == CONN_FAILED);
 		return -1;
 	}
 	return 0;
@@ -190,8 +173,8 @@ waiter_flush(struct hub *h, struct waiter *w)
 /* Sends data, and the end of the response when end is set; what the
  * socket does not take now is written when it can. Returns 0, or -1 when
  * w is gone or finished. */
-static int
-waiter_send(struct hub *h, struct waiter *w, const char *data, size_t len,
+int
+hub_send(struct hub *h, struct waiter *w, const char *data, size_t len,
     bool end)
 {
 	w->last_write = chat_mono_ms();
@@ -205,78 +188,15 @@ waiter_send(struct hub *h, struct waiter *w, const char *data, size_t len,
 	    end ? -1 : 0;
 }
 
-/* --- transports: how a batch reaches one waiter ------------------------
- * Each returns 0 while the waiter stays, -1 once it is gone or finished. */
-
-/* Long-poll: the answer with up to limit rows after the cursor; done. */
-static int
-longpoll_deliver(struct hub *h, struct waiter *w, struct batch *b)
+void
+hub_count_delivered(struct hub *h, size_t n)
 {
-	size_t first = batch_first(b, w->cursor), count = b->n - first;
-	const char *body;
-	size_t len;
-
-	if (count == 0)
-		return 0;
-	if (count > (size_t)w->limit)
-		count = (size_t)w->limit;
-	if (batch_body(b, first, count, &body, &len) == -1) {
-		waiter_drop(h, w, true);
-		return -1;
-	}
-	atomic_fetch_add(&h->delivered, (int64_t)count);
-	return waiter_send(h, w, body, len, true);
+	atomic_fetch_add(&h->delivered, (int64_t)n);
 }
-
-/* SSE: every event after the cursor; the stream stays open. */
-static int
-sse_deliver(struct hub *h, struct waiter *w, struct batch *b)
-{
-	size_t first = batch_first(b, w->cursor);
-	const char *events;
-	size_t len;
-
-	if (first == b->n)
-		return 0;
-	if (batch_events(b, first, &events, &len) == -1) {
-		waiter_drop(h, w, true);
-		return -1;
-	}
-	w->cursor = b->rows[b->n - 1].id;
-	atomic_fetch_add(&h->delivered, (int64_t)(b->n - first));
-	return waiter_send(h, w, events, len, false);
-}
-
-/* Long-poll time is up: an empty answer with the cursor to send next. */
-static int
-longpoll_expire(struct hub *h, struct waiter *w)
-{
-	char body[64];
-	int n = snprintf(body, sizeof(body),
-	    "{\"messages\":[],\"last_id\":%lld}", (long long)w->cursor);
-
-	return waiter_send(h, w, body, (size_t)n, true);
-}
-
-/* Stream lifetime is over: end it; EventSource reconnects with
- * Last-Event-ID and loses nothing. */
-static int
-sse_expire(struct hub *h, struct waiter *w)
-{
-	return waiter_send(h, w, "", 0, true);
-}
-
-static const struct transport {
-	int (*deliver)(struct hub *, struct waiter *, struct batch *);
-	int (*expire)(struct hub *, struct waiter *);
-} transports[HUB__MAX] = {
-	[HUB_LONGPOLL] = { longpoll_deliver, longpoll_expire },
-	[HUB_SSE] = { sse_deliver, sse_expire },
-};
 
 /* w's timer key has come: it may only be early (a write moved the real
- * time on), or it is time to expire, to give up flushing, or to send a
- * keepalive comment. */
+ * time on), or it is time to expire, to give up flushing, or to keep an
+ * idle stream alive. */
 static void
 waiter_timer(struct hub *h, struct waiter *w, int64_t now)
 {
@@ -285,20 +205,23 @@ waiter_timer(struct hub *h, struct waiter *w, int64_t now)
 		return;
 	}
 	if (w->closing) {
-		waiter_drop(h, w, true);   /* could not drain in time */
+		hub_drop(h, w, true);   /* could not drain in time */
 		return;
 	}
 	if (w->end && now >= w->end) {
-		transports[w->kind].expire(h, w);
+		transports[w->kind]->expire(h, w);
 		return;
 	}
-	if (waiter_send(h, w, SSE_KEEPALIVE, strlen(SSE_KEEPALIVE), false) == 0)
+	assert(transports[w->kind]->on_timer != NULL);   /* see waiter_due */
+	if (transports[w->kind]->on_timer(h, w) == 0)
 		waiter_rekey(h, w);
 }
 
-/* Delivers rows (all of one room) to every waiter of the room. */
+/* --- fan-out: rows read once, encoded once, written to every waiter ---- */
+
+/* Delivers rows (all of room r) to every waiter of r. */
 static void
-room_deliver(struct hub *h, struct room *r, const struct chat_message *rows,
+hub_deliver(struct hub *h, struct room *r, const struct chat_message *rows,
     size_t n)
 {
 	struct batch b;
@@ -306,7 +229,7 @@ room_deliver(struct hub *h, struct room *r, const struct chat_message *rows,
 	size_t left = r->n;
 
 	if (batch_init(&b, rows, n) == -1) {
-		log_warnx("room_deliver: out of memory");
+		log_warnx("hub_deliver: out of memory");
 		batch_free(&b);
 		return;
 	}
@@ -315,12 +238,10 @@ room_deliver(struct hub *h, struct room *r, const struct chat_message *rows,
 	for (w = r->waiters; w != NULL && left > 0; w = next, left--) {
 		next = w->next;
 		if (!w->closing)
-			transports[w->kind].deliver(h, w, &b);
+			transports[w->kind]->deliver(h, w, &b);
 	}
 	batch_free(&b);
 }
-
-/* --- the watcher -------------------------------------------------------- */
 
 /* Hands every room with waiters its rows of l, each room once. */
 static void
@@ -340,7 +261,7 @@ hub_fan_out(struct hub *h, const struct chat_list *l)
 				done[j] = true;
 			}
 		if ((r = room_find(&h->rooms, l->v[i].room)) != NULL)
-			room_deliver(h, r, mine, k);
+			hub_deliver(h, r, mine, k);
 	}
 	if (mine == NULL || done == NULL)
 		log_warnx("hub_fan_out: out of memory");
@@ -390,9 +311,10 @@ waiter_catch_up(struct hub *h, struct waiter *w)
 {
 	struct store_query q = { .before = -1 };
 	struct chat_list l = { 0 };
+	bool stream = transports[w->kind]->stream;
 	struct batch b;
 
-	q.limit = w->kind == HUB_SSE ? READ_BATCH : w->limit;
+	q.limit = stream ? READ_BATCH : w->limit;
 	for (int round = 0; round < CATCH_UP_ROUNDS; round++) {
 		int gone;
 		q.since = w->cursor;
@@ -401,9 +323,9 @@ waiter_catch_up(struct hub *h, struct waiter *w)
 			w->behind = false;
 			break;
 		}
-		w->behind = w->kind == HUB_SSE && l.n == (size_t)q.limit;
+		w->behind = stream && l.n == (size_t)q.limit;
 		gone = batch_init(&b, l.v, l.n) == -1 ? 0 :
-		    transports[w->kind].deliver(h, w, &b);
+		    transports[w->kind]->deliver(h, w, &b);
 		batch_free(&b);
 		chat_list_clear(&l);
 		if (gone || !w->behind || conn_pending(&w->conn))
@@ -411,6 +333,8 @@ waiter_catch_up(struct hub *h, struct waiter *w)
 	}
 	chat_list_clear(&l);
 }
+
+/* --- the watcher -------------------------------------------------------- */
 
 /* Files a waiter handed over by hub_park under its room. */
 static void
@@ -431,7 +355,7 @@ hub_file(struct hub *h, struct waiter *w)
 	waiter_link(w, r);
 	if (conn_watch(&w->conn, h->ep) == -1) {
 		log_warn("hub_file: epoll_ctl");
-		waiter_drop(h, w, true);
+		hub_drop(h, w, true);
 		return;
 	}
 	if (waiter_flush(h, w) == -1)
@@ -480,12 +404,18 @@ hub_watch_notify(struct hub *h)
 static void
 hub_waiter_event(struct hub *h, struct waiter *w, uint32_t events)
 {
-	/* A parked request expects no input: anything readable is the web
-	 * server closing (client gone) or aborting the request. */
-	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-		waiter_drop(h, w, false);
+	const struct transport *t = transports[w->kind];
+	bool input = events & (EPOLLIN | EPOLLRDHUP);
+
+	/* Without a read side a parked request expects no input: anything
+	 * readable is the web server closing (client gone) or aborting the
+	 * request. */
+	if ((events & (EPOLLHUP | EPOLLERR)) || (input && !t->on_readable)) {
+		hub_drop(h, w, false);
 		return;
 	}
+	if (input && t->on_readable(h, w) == -1)
+		return;
 	if ((events & EPOLLOUT) && waiter_flush(h, w) == 0 &&
 	    !conn_pending(&w->conn) && w->behind)
 		waiter_catch_up(h, w);
@@ -603,6 +533,9 @@ hub_start(const struct hub_options *o)
 		return NULL;
 	h->ino = h->ep = h->efd = -1;
 	h->keepalive_ms = o->keepalive_s * 1000;
+	for (int k = 0; k < HUB__MAX; k++)
+		assert(transports[k] && transports[k]->deliver &&
+		    transports[k]->expire);
 	pthread_mutex_init(&h->lock, NULL);
 	if ((h->store = store_open(&o->store)) == NULL ||
 	    store_max_id(h->store, &h->last_seen) != CHAT_OK)
@@ -642,6 +575,7 @@ hub_park(struct hub *h, const struct hub_park_req *r)
 	uint64_t one = 1;
 	bool was_empty;
 
+	assert((unsigned)r->kind < HUB__MAX);
 	if (w == NULL || (w->u.name = strdup(r->room)) == NULL) {
 		free(w);
 		close(r->fd);
