@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <stddef.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +35,7 @@ struct hub {
 	char *db_path;
 	bool readonly;               /* started on read-only database files */
 	int ep, ino, efd;
+	int stop_fd;                 /* hub_options.stop_fd */
 	char *notify_path;
 	int keepalive_ms;
 	int64_t last_seen;
@@ -436,18 +436,22 @@ hub_timeout(struct hub *h, int64_t now, int64_t fallback, int64_t recheck)
 
 /* A process that opened its database while the files could not be
  * written is stuck read-only (store_readonly): once they can be written
- * again, it ends itself, and the web server (or systemd) starts a fresh
- * worker that can send. Its waiting clients resume from their last id. */
+ * again, the worker (which owns the process) is asked to end it, and the
+ * web server (or systemd) starts a fresh worker that can send. Its waiting
+ * clients resume from their last id. */
 static void
 hub_check_writable(struct hub *h)
 {
+	uint64_t one = 1;
+
 	if (!store_writable(h->db_path))
 		return;
 	log_warnx("hub: %s can be written again; this worker exits so that "
 	    "a new one, which can store messages, takes its place",
 	    h->db_path);
 	h->readonly = false;
-	kill(getpid(), SIGTERM);
+	if (h->stop_fd >= 0 && write(h->stop_fd, &one, sizeof(one)) < 0)
+		log_warn("hub_check_writable: stop_fd");
 }
 
 static void *
@@ -533,6 +537,7 @@ hub_start(const struct hub_options *o)
 		return NULL;
 	h->ino = h->ep = h->efd = -1;
 	h->keepalive_ms = o->keepalive_s * 1000;
+	h->stop_fd = o->stop_fd;
 	for (int k = 0; k < HUB__MAX; k++)
 		assert(transports[k] && transports[k]->deliver &&
 		    transports[k]->expire);

@@ -25,6 +25,10 @@ struct hub;
 struct hub_options {
 	struct store_options store;  /* the watcher's own connection */
 	int keepalive_s;             /* SSE comment after this much idle */
+	int stop_fd;                 /* an eventfd the hub adds 1 to when this
+	                              * worker should end and be replaced (its
+	                              * database, read-only at start, can be
+	                              * written again); -1: none. Not closed. */
 };
 
 /* Opens the watcher's database connection, reads the newest id and starts
