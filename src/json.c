@@ -593,3 +593,51 @@ json_health(struct buf *b, int64_t last_id)
 	buf_printf(b, "{\"status\":\"ok\",\"last_id\":%" PRId64 "}", last_id);
 	return b->oom ? -1 : 0;
 }
+
+/* "name":N for each counter: the same names at the top (totals) and in
+ * each process. */
+static void
+json_counters(struct buf *b, const char *const *names, const int64_t *v,
+    size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		buf_printf(b, "%s\"%s\":%" PRId64, k ? "," : "", names[k],
+		    v[k]);
+}
+
+static void
+json_stats_proc(struct buf *b, const struct json_stats *s,
+    const struct json_stats_proc *p)
+{
+	buf_printf(b, "{\"pid\":%" PRId64 ",\"self\":%s,\"uptime_s\":%" PRId64
+	    ",", p->pid, p->self ? "true" : "false", p->uptime_s);
+	json_counters(b, s->names, p->counters, s->n_counters);
+	buf_append(b, "}", 1);
+}
+
+int
+json_stats(struct buf *b, const struct json_stats *s)
+{
+	buf_printf(b, "{\"now\":%" PRId64 ",\"uptime_s\":%" PRId64
+	    ",\"waiting\":{\"longpoll\":%" PRId64 ",\"sse\":%" PRId64
+	    ",\"total\":%" PRId64 "},", s->now, s->uptime_s,
+	    s->waiting_longpoll, s->waiting_sse,
+	    s->waiting_longpoll + s->waiting_sse);
+	json_counters(b, s->names, s->totals, s->n_counters);
+	buf_puts(b, ",\"processes\":[");
+	for (size_t i = 0; i < s->n_procs; i++) {
+		if (i > 0)
+			buf_append(b, ",", 1);
+		json_stats_proc(b, s, &s->procs[i]);
+	}
+	buf_puts(b, "],\"database\":{\"path\":");
+	json_string(b, s->db_path);
+	buf_printf(b, ",\"size_bytes\":%" PRId64 ",\"wal_bytes\":%" PRId64
+	    ",\"schema\":%d,\"last_id\":%" PRId64 ",\"rooms\":%zu,"
+	    "\"messages\":%" PRId64 "}", s->db_bytes, s->wal_bytes, s->schema,
+	    s->last_id, s->rooms, s->messages);
+	buf_printf(b, ",\"retention\":{\"days\":%d,\"messages\":%" PRId64
+	    ",\"interval_s\":%d}}", s->retention_days, s->retention_messages,
+	    s->retention_interval_s);
+	return b->oom ? -1 : 0;
+}

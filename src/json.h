@@ -84,6 +84,40 @@ int json_rooms(struct buf *b, const struct chat_room_list *l);
 /* {"status":"ok","last_id":N} */
 int json_health(struct buf *b, int64_t last_id);
 
+/* One worker process's figures in GET /api/stats. */
+struct json_stats_proc {
+	int64_t pid;
+	bool self;                   /* the process answering */
+	int64_t uptime_s;
+	const int64_t *counters;     /* json_stats.n_counters of them */
+};
+
+/* The figures of GET /api/stats, as stats.c collects them; encoded as
+ * {"now":N,"uptime_s":N,"waiting":{"longpoll":N,"sse":N,"total":N},
+ * <totals>,"processes":[{"pid":N,"self":B,"uptime_s":N,<counters>},...],
+ * "database":{"path":S,"size_bytes":N,"wal_bytes":N,"schema":N,
+ * "last_id":N,"rooms":N,"messages":N},"retention":{"days":N,
+ * "messages":N,"interval_s":N}} where <counters> is "name":N for each
+ * counter name. */
+struct json_stats {
+	int64_t now;                 /* ms since the epoch */
+	int64_t uptime_s;            /* of the oldest live process */
+	int64_t waiting_longpoll, waiting_sse;
+	const char *const *names;    /* counter names, in order */
+	size_t n_counters;
+	const int64_t *totals;       /* over the processes */
+	const struct json_stats_proc *procs;
+	size_t n_procs;
+	const char *db_path;
+	int64_t db_bytes, wal_bytes, last_id, messages;
+	int schema;
+	size_t rooms;
+	int retention_days, retention_interval_s;
+	int64_t retention_messages;
+};
+
+int json_stats(struct buf *b, const struct json_stats *s);
+
 /* Appends s as a JSON string literal with quotes (for other encoders). */
 int json_string(struct buf *b, const char *s);
 
