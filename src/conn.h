@@ -4,7 +4,8 @@
  * socket's place in the watcher's epoll set. The same bytes can be sent
  * to many connections: conn_send frames them with one writev and copies
  * only what a socket leaves behind. Not thread-safe: the watcher owns
- * every conn once filed (conn_watch). */
+ * every conn once filed (conn_watch). The process must ignore SIGPIPE
+ * (fcgi_init does): writev cannot be told MSG_NOSIGNAL. */
 #ifndef CONN_H
 #define CONN_H
 

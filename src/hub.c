@@ -1,12 +1,11 @@
-/* hub.c - parked requests and the watcher thread that answers them. */
+/* hub.c - parked requests and the watcher thread that answers them:
+ * parking, waking, fan-out and each waiter's timers. */
 #include "hub.h"
 
 #include <assert.h>
-#include <errno.h>
-#include <stddef.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -59,18 +58,10 @@ static const struct transport *const transports[HUB__MAX] = {
 
 /* --- waiters ----------------------------------------------------------- */
 
-/* The waiter whose conn epoll reported. */
-static struct waiter *
-waiter_of_conn(void *c)
-{
-	return (struct waiter *)((char *)c - offsetof(struct waiter, conn));
-}
-
-static struct waiter *
-waiter_of_timer(struct timer *t)
-{
-	return (struct waiter *)((char *)t - offsetof(struct waiter, timer));
-}
+/* The waiter around p, a pointer to its member m: epoll reports &conn,
+ * the heap gives &timer. */
+#define WAITER_OF(p, m) \
+	((struct waiter *)(void *)((char *)(p) - offsetof(struct waiter, m)))
 
 /* A waiter's timer key never exceeds its real next timer: writes push an
  * idle timer (an SSE keepalive) later without touching the heap, and
@@ -132,9 +123,7 @@ waiter_unlink(struct waiter *w)
 	r->n--;
 }
 
-/* Forgets a filed waiter and closes its connection: after its answer, when
- * its client has gone, or failed (the web server then ends the response; a
- * browser resumes from its last id). */
+/* Also for the hub itself: after an answer, a client gone, a failure. */
 void
 hub_drop(struct hub *h, struct waiter *w, bool failed)
 {
@@ -170,9 +159,6 @@ waiter_flush(struct hub *h, struct waiter *w)
 	return waiter_wrote(h, w, conn_flush(&w->conn));
 }
 
-/* Sends data, and the end of the response when end is set; what the
- * socket does not take now is written when it can. Returns 0, or -1 when
- * w is gone or finished. */
 int
 hub_send(struct hub *h, struct waiter *w, const char *data, size_t len,
     bool end)
@@ -476,7 +462,7 @@ hub_main(void *arg)
 				drain(h->efd);
 				hub_take_incoming(h);
 			} else
-				hub_waiter_event(h, waiter_of_conn(p),
+				hub_waiter_event(h, WAITER_OF(p, conn),
 				    evs[i].events);
 		}
 		now = chat_mono_ms();
@@ -494,7 +480,7 @@ hub_main(void *arg)
 			fallback = now + FALLBACK_MS;
 		}
 		while ((t = timer_first(&h->timers)) != NULL && t->due <= now)
-			waiter_timer(h, waiter_of_timer(t), now);
+			waiter_timer(h, WAITER_OF(t, timer), now);
 	}
 	return NULL;
 }
@@ -576,27 +562,24 @@ fail:
 int
 hub_park(struct hub *h, const struct hub_park_req *r)
 {
-	struct waiter *w = calloc(1, sizeof(*w));
+	char *name = strdup(r->room);
+	struct waiter *w = name ? malloc(sizeof(*w)) : NULL;
 	uint64_t one = 1;
 	bool was_empty;
 
 	assert((unsigned)r->kind < HUB__MAX);
-	if (w == NULL || (w->u.name = strdup(r->room)) == NULL) {
-		free(w);
+	if (w == NULL) {
+		free(name);
 		close(r->fd);
 		limit_wait_release(r->limit_handle);
 		log_warnx("hub_park: out of memory");
 		return -1;
 	}
+	*w = (struct waiter){ .u.name = name, .kind = r->kind,
+	    .limit = r->limit, .limit_handle = r->limit_handle,
+	    .behind = r->behind, .cursor = r->cursor, .seen = r->seen,
+	    .end = r->deadline_ms, .last_write = chat_mono_ms() };
 	conn_init(&w->conn, r->fd, r->request_id);
-	w->limit_handle = r->limit_handle;
-	w->kind = r->kind;
-	w->cursor = r->cursor;
-	w->limit = r->limit;
-	w->seen = r->seen;
-	w->behind = r->behind;
-	w->end = r->deadline_ms;
-	w->last_write = chat_mono_ms();
 	if (r->initial && conn_queue(&w->conn, r->initial->data,
 	    r->initial->len) == -1) {
 		free(w->u.name);
