@@ -1,6 +1,6 @@
-/* json.h - the only module that knows cJSON: parses send bodies and
- * encodes every JSON answer of API.md. Encoders append to a struct buf and
- * return 0, or -1 when out of memory. */
+/* json.h - the only module that knows cJSON: parses send bodies (json.c)
+ * and encodes every JSON answer of API.md (json_encode.c). Encoders append
+ * to a struct buf and return 0, or -1 when out of memory. */
 #ifndef JSON_H
 #define JSON_H
 

@@ -24,7 +24,7 @@ fuzz_utf8 4096 src/utf8.c
 fuzz_validate 9000 src/validate.c src/utf8.c
 fuzz_query 5000 src/query.c
 fuzz_last_event_id 256 src/query.c
-fuzz_json_send 20000 src/json.c src/validate.c src/utf8.c src/buf.c src/chat.c
+fuzz_json_send 20000 src/json.c src/json_encode.c src/validate.c src/utf8.c src/buf.c src/chat.c
 fuzz_import 20000 src/csv.c src/json.c src/query.c src/validate.c src/utf8.c src/buf.c src/chat.c
 fuzz_fcgi 20000 $LIBSRC build/sql_migrations.c -lfcgi -lsqlite3 -lpthread"
 
