@@ -42,22 +42,6 @@ raise_nofile(void)
 		    (unsigned long long)rl.rlim_cur);
 }
 
-static void *
-worker_main(void *arg)
-{
-	struct worker *w = arg;
-	struct fcgi_req *req = fcgi_req_new(w->listen_fd);
-
-	if (req == NULL) {
-		log_errorx("worker_main: out of memory");
-		return NULL;
-	}
-	while (fcgi_accept(req) == 0)
-		api_handle(w->api, req);
-	fcgi_req_free(req);
-	return NULL;
-}
-
 /* Waits for one of the signals in stop, or for the watcher to ask, on
  * stop_fd, for this worker to make way for a new one (hub_options). Returns
  * what ended the wait, for the log. */
@@ -83,6 +67,22 @@ worker_wait(const sigset_t *stop, int stop_fd)
 	return strsignal(sig);
 }
 
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct fcgi_req *req = fcgi_req_new(w->listen_fd);
+
+	if (req == NULL) {
+		log_errorx("worker_main: out of memory");
+		return NULL;
+	}
+	while (fcgi_accept(req) == 0)
+		api_handle(w->api, req);
+	fcgi_req_free(req);
+	return NULL;
+}
+
 struct store_options
 worker_store_options(const struct config *cfg)
 {
@@ -97,8 +97,7 @@ int
 worker_serve(const struct config *cfg)
 {
 	struct store_options so = worker_store_options(cfg);
-	struct hub_options ho = { .store = so, .keepalive_s = cfg->keepalive,
-	    .stop_fd = -1 };
+	struct hub_options ho = { .store = so, .keepalive_s = cfg->keepalive };
 	struct limit_options lo = {
 		.db_path = cfg->db_path, .send_rate = cfg->send_rate,
 		.send_burst = cfg->send_burst, .max_waiting = cfg->max_waiting,
