@@ -1,4 +1,4 @@
-/* chat.c - message lists and clocks shared by all modules. */
+/* chat.c - message lists, a hash and clocks shared by all modules. */
 #include "chat.h"
 
 #include <stdlib.h>
@@ -59,6 +59,17 @@ chat_room_list_clear(struct chat_room_list *l)
 		return;
 	free(l->v);
 	memset(l, 0, sizeof(*l));
+}
+
+uint32_t
+chat_fnv1a(const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ c[i]) * 16777619u;
+	return h;
 }
 
 static int64_t

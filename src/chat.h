@@ -66,6 +66,11 @@ struct chat_room_list {
 /* Frees the array. Accepts NULL. */
 void chat_room_list_clear(struct chat_room_list *l);
 
+/* The 32-bit FNV-1a hash of p[0..n): cheap and well spread, for hash
+ * tables (the hub's rooms) and for slots in a file every process shares
+ * (limit.c), so its values must never change. */
+uint32_t chat_fnv1a(const void *p, size_t n);
+
 /* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
 int64_t chat_now_ms(void);
 

@@ -1,7 +1,9 @@
 /* fcgi.c - libfcgi behind a small interface: accept, params, body, answer,
- * and hand-over of a connection for parking. */
+ * hand-over of a connection for parking, and the records framed around
+ * what is later written to it. */
 #include "fcgi.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
@@ -226,10 +228,12 @@ fcgi_release(struct fcgi_req *r, int *fd, int *request_id)
 	return 0;
 }
 
-void
+/* Fills h with the header of an FCGI_STDOUT record of len bytes. */
+static void
 fcgi_stdout_header(unsigned char h[FCGI_HEADER_LEN], int request_id,
     size_t len)
 {
+	assert(len <= FCGI_MAX_CONTENT);
 	h[0] = FCGI_VERSION_1;
 	h[1] = FCGI_STDOUT;
 	h[2] = (unsigned char)(request_id >> 8);
@@ -240,7 +244,8 @@ fcgi_stdout_header(unsigned char h[FCGI_HEADER_LEN], int request_id,
 	h[7] = 0;
 }
 
-void
+/* Fills e with the records that end request_id successfully. */
+static void
 fcgi_end_records(unsigned char e[FCGI_END_LEN], int request_id)
 {
 	fcgi_stdout_header(e, request_id, 0);
@@ -253,4 +258,56 @@ fcgi_end_records(unsigned char e[FCGI_END_LEN], int request_id)
 	e[14] = 0;
 	e[15] = 0;
 	memset(e + 16, 0, 8);   /* appStatus 0, FCGI_REQUEST_COMPLETE */
+}
+
+int
+fcgi_frame(struct buf *out, int request_id, const void *data, size_t len,
+    bool end)
+{
+	unsigned char hdr[FCGI_HEADER_LEN], tail[FCGI_END_LEN];
+	const char *p = data;
+
+	while (len > 0) {
+		size_t n = len > FCGI_MAX_CONTENT ? FCGI_MAX_CONTENT : len;
+		fcgi_stdout_header(hdr, request_id, n);
+		buf_append(out, hdr, sizeof(hdr));
+		buf_append(out, p, n);
+		p += n;
+		len -= n;
+	}
+	if (end) {
+		fcgi_end_records(tail, request_id);
+		buf_append(out, tail, sizeof(tail));
+	}
+	return out->oom ? -1 : 0;
+}
+
+int
+fcgi_frame_iov(struct fcgi_iov *f, int request_id, const void *data,
+    size_t len, bool end)
+{
+	const char *p = data;
+	size_t k = 0;
+
+	if (len > (size_t)FCGI_IOV_RECORDS * FCGI_MAX_CONTENT)
+		return -1;
+	f->total = 0;
+	for (; len > 0; k++) {
+		size_t c = len > FCGI_MAX_CONTENT ? FCGI_MAX_CONTENT : len;
+		fcgi_stdout_header(f->hdr[k], request_id, c);
+		f->iov[2 * k] = (struct iovec){ f->hdr[k], FCGI_HEADER_LEN };
+		f->iov[2 * k + 1] = (struct iovec){ (void *)p, c };
+		p += c;
+		len -= c;
+		f->total += FCGI_HEADER_LEN + c;
+	}
+	k *= 2;
+	if (end) {
+		fcgi_end_records(f->tail, request_id);
+		f->iov[k++] = (struct iovec){ f->tail, sizeof(f->tail) };
+		f->total += sizeof(f->tail);
+	}
+	assert(k <= sizeof(f->iov) / sizeof(f->iov[0]));
+	f->n = (int)k;
+	return 0;
 }

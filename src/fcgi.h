@@ -1,13 +1,14 @@
-/* fcgi.h - the only module that knows libfcgi: accepts FastCGI requests,
- * gives their parameters and body, answers them, and hands a connection
- * over (fd + request id) when a request is parked, after which the hub
- * writes raw FastCGI records with the helpers below. */
+/* fcgi.h - the only module that knows libfcgi and FastCGI's wire format:
+ * accepts FastCGI requests, gives their parameters and body, answers them,
+ * hands a connection over (fd + request id) when a request is parked, and
+ * frames the bytes later written to such a connection (fcgi_frame*). */
 #ifndef FCGI_H
 #define FCGI_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "buf.h"
 
@@ -52,17 +53,36 @@ void fcgi_finish(struct fcgi_req *r);
  * next fcgi_accept. Returns 0, or -1 (the request is then finished). */
 int fcgi_release(struct fcgi_req *r, int *fd, int *request_id);
 
-/* Raw records for a released connection. FCGI_STDOUT content is at most
- * FCGI_MAX_CONTENT bytes per record. */
+/* Records for a released connection: its response bytes go out as
+ * FCGI_STDOUT records of at most FCGI_MAX_CONTENT bytes each, and "end"
+ * adds the records that end the request successfully (an empty
+ * FCGI_STDOUT and FCGI_END_REQUEST). */
 #define FCGI_HEADER_LEN 8
 #define FCGI_MAX_CONTENT 65535
-#define FCGI_END_LEN 24   /* empty FCGI_STDOUT + FCGI_END_REQUEST */
+#define FCGI_END_LEN 24
+#define FCGI_IOV_RECORDS 64   /* content records one fcgi_iov holds */
 
-/* Fills h with the header of an FCGI_STDOUT record of len bytes. */
-void fcgi_stdout_header(unsigned char h[FCGI_HEADER_LEN], int request_id,
-    size_t len);
+/* Appends data[0..len) to out as records of request_id, then the end
+ * records when end is set (len may be 0). Returns 0, or -1 when out of
+ * memory (out->oom is then set). */
+int fcgi_frame(struct buf *out, int request_id, const void *data, size_t len,
+    bool end);
 
-/* Fills e with the records that end request_id successfully. */
-void fcgi_end_records(unsigned char e[FCGI_END_LEN], int request_id);
+/* The same records for one writev, without copying data: the headers
+ * live in the struct, iov[0..n) points at them and into data (which must
+ * stay valid while iov is used). */
+struct fcgi_iov {
+	unsigned char hdr[FCGI_IOV_RECORDS][FCGI_HEADER_LEN];
+	unsigned char tail[FCGI_END_LEN];
+	struct iovec iov[2 * FCGI_IOV_RECORDS + 1];
+	int n;          /* iovecs filled */
+	size_t total;   /* bytes they hold */
+};
+
+/* Fills f with the records of fcgi_frame. Returns 0, or -1 when data
+ * needs more than FCGI_IOV_RECORDS records (f is then unusable: frame it
+ * into a buffer with fcgi_frame). */
+int fcgi_frame_iov(struct fcgi_iov *f, int request_id, const void *data,
+    size_t len, bool end);
 
 #endif

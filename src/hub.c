@@ -1,94 +1,45 @@
-/* hub.c - parked requests and the watcher thread that answers them. */
+/* hub.c - parked requests and the watcher thread that answers them:
+ * parking, waking, fan-out and each waiter's timers. */
 #include "hub.h"
 
-#include <errno.h>
-#include <limits.h>
+#include <assert.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
-#include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
+#include "batch.h"
 #include "chat.h"
-#include "fcgi.h"
-#include "json.h"
+#include "conn.h"
 #include "limit.h"
 #include "log.h"
-#include "sse.h"
+#include "room.h"
+#include "timer.h"
+#include "transport.h"
 
-#define ROOM_BUCKETS 4096
 #define READ_BATCH 1000          /* rows per watcher read */
-#define MAX_PENDING (256 * 1024) /* unsent bytes before a reader is dropped */
 #define FALLBACK_MS 1000         /* look even when nobody said so */
 #define RECHECK_MS 2             /* look again after an empty wakeup */
 #define MAX_EVENTS 256
-#define MAX_IOV 64               /* iovecs per writev; more is buffered */
 #define CLOSE_GRACE_MS 5000     /* to flush a finished answer */
 #define CATCH_UP_ROUNDS 10
-
-struct room;
-
-struct waiter {
-	struct waiter *prev, *next;  /* room list, or the incoming queue */
-	union {
-		struct room *room;   /* once the watcher filed it */
-		char *name;          /* while on the incoming queue */
-	} u;
-	enum hub_kind kind;
-	int fd, request_id;
-	int limit;
-	int limit_handle;            /* see limit_wait_acquire */
-	bool behind, closing;
-	int64_t cursor, seen;
-	int64_t end;                 /* mono ms deadline, 0: none */
-	int64_t last_write;          /* mono ms */
-	int64_t due;                 /* heap key: <= the real next timer */
-	size_t heap_idx;
-	struct buf out;              /* framed bytes not yet written */
-	size_t out_off;
-};
-
-struct room {
-	struct room *hnext;
-	struct waiter *waiters;
-	size_t n;
-	char name[CHAT_MAX_ROOM + 1];
-};
-
-/* The rows of one room in one wakeup, each encoded once. json holds
- * "m1,m2,...": the messages joined with commas, message i at
- * json_off[i]..json_off[i+1]-1; a tombstone's piece is empty, so any
- * slice of json is the slice's messages (a long-poll lists tombstones in
- * "deleted"). sse holds the events back to back, a tombstone's being a
- * delete event. */
-struct batch {
-	const struct chat_message *rows;
-	size_t n;
-	struct buf json, sse;
-	size_t *json_off, *sse_off;
-	bool have_sse;
-	struct buf body;             /* last long-poll body built */
-	size_t body_first, body_count;
-};
 
 struct hub {
 	struct store *store;
 	char *db_path;
 	bool readonly;               /* started on read-only database files */
 	int ep, ino, efd;
+	int stop_fd;                 /* hub_options.stop_fd */
 	char *notify_path;
 	int keepalive_ms;
 	int64_t last_seen;
-	struct room *rooms[ROOM_BUCKETS];
-	struct waiter **heap;
-	size_t heap_n, heap_cap;
+	struct room_table rooms;
+	struct timer_heap timers;    /* every filed waiter's next timer */
 	pthread_mutex_t lock;        /* guards incoming only */
 	struct waiter *incoming;
 	pthread_t thread;
@@ -99,175 +50,70 @@ struct hub {
 /* epoll tags for the two non-waiter fds. */
 static char tag_inotify, tag_event;
 
-/* --- rooms ------------------------------------------------------------ */
+/* The transports, by kind: the only place that lists them. */
+static const struct transport *const transports[HUB__MAX] = {
+	[HUB_LONGPOLL] = &transport_longpoll,
+	[HUB_SSE] = &transport_sse,
+};
 
-static unsigned
-room_hash(const char *s)
-{
-	unsigned h = 2166136261u;
+/* --- waiters ----------------------------------------------------------- */
 
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h % ROOM_BUCKETS;
-}
+/* The waiter around p, a pointer to its member m: epoll reports &conn,
+ * the heap gives &timer. */
+#define WAITER_OF(p, m) \
+	((struct waiter *)(void *)((char *)(p) - offsetof(struct waiter, m)))
 
-static struct room *
-room_find(struct hub *h, const char *name, bool create)
-{
-	unsigned i = room_hash(name);
-	struct room *r;
-
-	for (r = h->rooms[i]; r != NULL; r = r->hnext)
-		if (strcmp(r->name, name) == 0)
-			return r;
-	if (!create || (r = calloc(1, sizeof(*r))) == NULL)
-		return NULL;
-	snprintf(r->name, sizeof(r->name), "%s", name);
-	r->hnext = h->rooms[i];
-	h->rooms[i] = r;
-	return r;
-}
-
-static void
-room_release(struct hub *h, struct room *r)
-{
-	struct room **p;
-
-	if (r->n > 0)
-		return;
-	for (p = &h->rooms[room_hash(r->name)]; *p != r; p = &(*p)->hnext)
-		;
-	*p = r->hnext;
-	free(r);
-}
-
-/* --- the timer heap: a min-heap on w->due ------------------------------
- * w->due never exceeds the waiter's real next timer (waiter_due); writes
- * push the real time of an SSE keepalive later without touching the heap,
- * and waiter_timer re-keys a waiter that pops early. */
-
+/* A waiter's timer key never exceeds its real next timer: writes push an
+ * idle timer (an SSE keepalive) later without touching the heap, and
+ * waiter_timer re-keys a waiter that pops early. */
 static int64_t
 waiter_due(const struct hub *h, const struct waiter *w)
 {
 	int64_t due = w->end ? w->end : INT64_MAX;
 
-	if (w->kind == HUB_SSE && !w->closing &&
+	if (transports[w->kind]->on_timer != NULL && !w->closing &&
 	    w->last_write + h->keepalive_ms < due)
 		due = w->last_write + h->keepalive_ms;
 	return due;
 }
 
+/* Sets w's key to its real next timer. */
 static void
-heap_set(struct hub *h, size_t i, struct waiter *w)
+waiter_rekey(struct hub *h, struct waiter *w)
 {
-	h->heap[i] = w;
-	w->heap_idx = i;
+	timer_rekey(&h->timers, &w->timer, waiter_due(h, w));
 }
-
-static void
-heap_up(struct hub *h, size_t i)
-{
-	struct waiter *w = h->heap[i];
-
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-		if (h->heap[p]->due <= w->due)
-			break;
-		heap_set(h, i, h->heap[p]);
-		i = p;
-	}
-	heap_set(h, i, w);
-}
-
-static void
-heap_down(struct hub *h, size_t i)
-{
-	struct waiter *w = h->heap[i];
-
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= h->heap_n)
-			break;
-		if (c + 1 < h->heap_n && h->heap[c + 1]->due < h->heap[c]->due)
-			c++;
-		if (w->due <= h->heap[c]->due)
-			break;
-		heap_set(h, i, h->heap[c]);
-		i = c;
-	}
-	heap_set(h, i, w);
-}
-
-/* Sets w's key to its real next timer and restores the heap order. */
-static void
-heap_rekey(struct hub *h, struct waiter *w)
-{
-	w->due = waiter_due(h, w);
-	heap_up(h, w->heap_idx);
-	heap_down(h, w->heap_idx);
-}
-
-static int
-heap_push(struct hub *h, struct waiter *w)
-{
-	if (h->heap_n == h->heap_cap) {
-		size_t cap = h->heap_cap ? h->heap_cap * 2 : 1024;
-		struct waiter **v = realloc(h->heap, cap * sizeof(*v));
-		if (v == NULL)
-			return -1;
-		h->heap = v;
-		h->heap_cap = cap;
-	}
-	w->due = waiter_due(h, w);
-	heap_set(h, h->heap_n++, w);
-	heap_up(h, w->heap_idx);
-	return 0;
-}
-
-static void
-heap_remove(struct hub *h, struct waiter *w)
-{
-	size_t i = w->heap_idx;
-	struct waiter *last = h->heap[--h->heap_n];
-
-	if (last == w)
-		return;
-	heap_set(h, i, last);
-	heap_up(h, i);
-	heap_down(h, last->heap_idx);
-}
-
-/* --- waiters ----------------------------------------------------------- */
 
 static void
 waiter_free(struct waiter *w)
 {
 	if (w == NULL)
 		return;
-	if (w->fd >= 0)
-		close(w->fd);
+	conn_close(&w->conn, false);
 	limit_wait_release(w->limit_handle);
-	buf_free(&w->out);
 	free(w);
 }
 
-/* Forgets a filed waiter and closes its connection: after its answer, when
- * its client has gone, or failed (the web server then ends the response; a
- * browser resumes from its last id). While another process holds a copy
- * of the descriptor (lsof, ss -p and /proc readers for an instant, a
- * debugger, a forked child), close() alone neither removes it from epoll,
- * which would go on reporting the freed waiter (epoll(7), Q&A 6), nor ends
- * the connection: the first is done explicitly, and the second too when
- * the web server has not had the end of the answer. */
+/* Puts w on the list of room r. */
 static void
-waiter_drop(struct hub *h, struct waiter *w, bool failed)
+waiter_link(struct waiter *w, struct room *r)
+{
+	w->u.room = r;
+	w->prev = NULL;
+	w->next = r->waiters;
+	if (r->waiters)
+		r->waiters->prev = w;
+	r->waiters = w;
+	r->n++;
+}
+
+/* Takes w off its room's list (the room stays until room_release). */
+static void
+waiter_unlink(struct waiter *w)
 {
 	struct room *r = w->u.room;
 
-	epoll_ctl(h->ep, EPOLL_CTL_DEL, w->fd, NULL);
-	if (failed)
-		shutdown(w->fd, SHUT_WR);
-
+	assert(r->n > 0 && (w->prev == NULL) == (r->waiters == w));
 	if (w->prev)
 		w->prev->next = w->next;
 	else
@@ -275,356 +121,93 @@ waiter_drop(struct hub *h, struct waiter *w, bool failed)
 	if (w->next)
 		w->next->prev = w->prev;
 	r->n--;
-	heap_remove(h, w);
+}
+
+/* Also for the hub itself: after an answer, a client gone, a failure. */
+void
+hub_drop(struct hub *h, struct waiter *w, bool failed)
+{
+	struct room *r = w->u.room;
+
+	conn_close(&w->conn, failed);
+	waiter_unlink(w);
+	timer_remove(&h->timers, &w->timer);
 	atomic_fetch_sub(&h->waiting[w->kind], 1);
 	if (failed)
 		atomic_fetch_add(&h->dropped, 1);
-	room_release(h, r);
+	room_release(&h->rooms, r);
 	waiter_free(w);
 }
 
-/* Appends data to out as FCGI_STDOUT records, then the end records when
- * end is set. Returns 0 or -1 (out of memory). */
+/* Acts on what a write left: a failed connection is dropped, and so is a
+ * finished answer once all of it is written. Returns 0 while w stays, -1
+ * once it is gone. */
 static int
-frame_into(struct buf *out, int request_id, const char *data, size_t len,
-    bool end)
+waiter_wrote(struct hub *h, struct waiter *w, enum conn_status st)
 {
-	unsigned char hdr[FCGI_HEADER_LEN], tail[FCGI_END_LEN];
-
-	while (len > 0) {
-		size_t n = len > FCGI_MAX_CONTENT ? FCGI_MAX_CONTENT : len;
-		fcgi_stdout_header(hdr, request_id, n);
-		buf_append(out, hdr, sizeof(hdr));
-		buf_append(out, data, n);
-		data += n;
-		len -= n;
+	if (st == CONN_FAILED || (st == CONN_SENT && w->closing)) {
+		hub_drop(h, w, st == CONN_FAILED);
+		return -1;
 	}
-	if (end) {
-		fcgi_end_records(tail, request_id);
-		buf_append(out, tail, sizeof(tail));
-	}
-	return out->oom ? -1 : 0;
-}
-
-static void
-waiter_want_out(struct hub *h, struct waiter *w, bool want)
-{
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
-	    .data.ptr = w };
-
-	if (want)
-		ev.events |= EPOLLOUT;
-	epoll_ctl(h->ep, EPOLL_CTL_MOD, w->fd, &ev);
+	return 0;
 }
 
 /* Writes what is pending. Returns 0, or -1 when w is gone. */
 static int
 waiter_flush(struct hub *h, struct waiter *w)
 {
-	while (w->out_off < w->out.len) {
-		ssize_t n = send(w->fd, w->out.data + w->out_off,
-		    w->out.len - w->out_off, MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			waiter_want_out(h, w, true);
-			return 0;
-		}
-		if (n <= 0) {
-			waiter_drop(h, w, true);
-			return -1;
-		}
-		w->out_off += (size_t)n;
-	}
-	buf_reset(&w->out);
-	w->out_off = 0;
-	if (w->closing) {
-		waiter_drop(h, w, false);
-		return -1;
-	}
-	waiter_want_out(h, w, false);
-	return 0;
+	return waiter_wrote(h, w, conn_flush(&w->conn));
 }
 
-/* Queues data behind what is pending, framed. Returns 0, or -1 when w was
- * dropped for reading too slowly. */
-static int
-waiter_queue(struct hub *h, struct waiter *w, const char *data, size_t len,
+int
+hub_send(struct hub *h, struct waiter *w, const char *data, size_t len,
     bool end)
 {
-	bool was_empty = w->out.len == 0;
-
-	if (frame_into(&w->out, w->request_id, data, len, end) == -1 ||
-	    w->out.len - w->out_off > MAX_PENDING) {
-		waiter_drop(h, w, true);
-		return -1;
-	}
-	return was_empty ? waiter_flush(h, w) : 0;
-}
-
-/* Sends data (and the end of the response when end is set) with one
- * writev of records framed around the caller's bytes, so that a batch
- * encoded once goes to every waiter without copies. What the socket does
- * not take now is kept and written when it can. Returns 0, or -1 when w is
- * gone or finished. */
-static int
-waiter_send(struct hub *h, struct waiter *w, const char *data, size_t len,
-    bool end)
-{
-	unsigned char hdrs[MAX_IOV][FCGI_HEADER_LEN], tail[FCGI_END_LEN];
-	struct iovec iov[2 * MAX_IOV + 1];
-	size_t k = 0, total = 0, rest = len;
-	ssize_t n;
-
 	w->last_write = chat_mono_ms();
 	if (end) {
 		/* A finished answer gets a grace period to drain. */
 		w->closing = true;
 		w->end = w->last_write + CLOSE_GRACE_MS;
-		heap_rekey(h, w);
+		waiter_rekey(h, w);
 	}
-	if (w->out.len > 0 || len > (size_t)MAX_IOV * FCGI_MAX_CONTENT)
-		return waiter_queue(h, w, data, len, end) == -1 || end ? -1 : 0;
-	for (const char *p = data; rest > 0; k++) {
-		size_t c = rest > FCGI_MAX_CONTENT ? FCGI_MAX_CONTENT : rest;
-		fcgi_stdout_header(hdrs[k], w->request_id, c);
-		iov[2 * k] = (struct iovec){ hdrs[k], FCGI_HEADER_LEN };
-		iov[2 * k + 1] = (struct iovec){ (void *)p, c };
-		p += c;
-		rest -= c;
-		total += FCGI_HEADER_LEN + c;
-	}
-	k *= 2;
-	if (end) {
-		fcgi_end_records(tail, w->request_id);
-		iov[k++] = (struct iovec){ tail, sizeof(tail) };
-		total += sizeof(tail);
-	}
-	do
-		n = writev(w->fd, iov, (int)k);
-	while (n < 0 && errno == EINTR);
-	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-		waiter_drop(h, w, true);
-		return -1;
-	}
-	if ((size_t)(n < 0 ? 0 : n) == total) {
-		if (end)
-			waiter_drop(h, w, false);
-		return end ? -1 : 0;
-	}
-	/* Keep what the socket did not take, then wait for EPOLLOUT. */
-	for (size_t i = 0, skip = n < 0 ? 0 : (size_t)n; i < k; i++) {
-		size_t s = skip < iov[i].iov_len ? skip : iov[i].iov_len;
-		skip -= s;
-		buf_append(&w->out, (char *)iov[i].iov_base + s,
-		    iov[i].iov_len - s);
-	}
-	if (w->out.oom) {
-		waiter_drop(h, w, true);
-		return -1;
-	}
-	waiter_want_out(h, w, true);
-	return end ? -1 : 0;
+	return waiter_wrote(h, w, conn_send(&w->conn, data, len, end)) == -1 ||
+	    end ? -1 : 0;
 }
 
-/* --- batches: rows encoded once per wakeup ----------------------------- */
-
-static void
-batch_free(struct batch *b)
+void
+hub_count_delivered(struct hub *h, size_t n)
 {
-	buf_free(&b->json);
-	buf_free(&b->sse);
-	buf_free(&b->body);
-	free(b->json_off);
-	free(b->sse_off);
-	memset(b, 0, sizeof(*b));
+	atomic_fetch_add(&h->delivered, (int64_t)n);
 }
-
-static int
-batch_init(struct batch *b, const struct chat_message *rows, size_t n)
-{
-	memset(b, 0, sizeof(*b));
-	b->rows = rows;
-	b->n = n;
-	b->json_off = malloc((n + 1) * sizeof(size_t));
-	b->sse_off = malloc((n + 1) * sizeof(size_t));
-	if (b->json_off == NULL || b->sse_off == NULL)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		b->json_off[i] = b->json.len;
-		if (rows[i].deletes != 0)
-			continue;
-		json_message(&b->json, &rows[i]);
-		buf_append(&b->json, ",", 1);
-	}
-	b->json_off[n] = b->json.len;
-	return b->json.oom ? -1 : 0;
-}
-
-/* Row i's event: a message event around its JSON piece, or a delete
- * event for a tombstone (rare: encoded in tmp). */
-static void
-batch_sse_row(struct batch *b, size_t i, struct buf *tmp)
-{
-	const struct chat_message *m = &b->rows[i];
-
-	if (m->deletes == 0)
-		sse_event(&b->sse, m->id, b->json.data + b->json_off[i],
-		    b->json_off[i + 1] - b->json_off[i] - 1);
-	else if (sse_row(&b->sse, tmp, m) == -1)
-		b->sse.oom = 1;
-}
-
-/* The events of all rows, built the first time an SSE waiter needs it. */
-static int
-batch_sse(struct batch *b)
-{
-	struct buf tmp = { 0 };
-
-	if (b->have_sse)
-		return b->sse.oom ? -1 : 0;
-	b->have_sse = true;
-	for (size_t i = 0; i < b->n; i++) {
-		b->sse_off[i] = b->sse.len;
-		batch_sse_row(b, i, &tmp);
-	}
-	b->sse_off[b->n] = b->sse.len;
-	buf_free(&tmp);
-	return b->sse.oom ? -1 : 0;
-}
-
-/* Index of the first row with id > cursor (rows are in id order). */
-static size_t
-batch_first(const struct batch *b, int64_t cursor)
-{
-	size_t lo = 0, hi = b->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (b->rows[mid].id <= cursor)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* The long-poll body for rows first..first+count, reused while the next
- * waiter asks for the same slice (the usual case: the same cursor). */
-static const struct buf *
-batch_body(struct batch *b, size_t first, size_t count)
-{
-	size_t from = b->json_off[first], to = b->json_off[first + count];
-
-	if (b->body.len > 0 && b->body_first == first &&
-	    b->body_count == count)
-		return &b->body;
-	buf_reset(&b->body);
-	buf_puts(&b->body, "{\"messages\":[");
-	if (to > from)
-		buf_append(&b->body, b->json.data + from, to - from - 1);
-	buf_append(&b->body, "]", 1);
-	json_deleted(&b->body, b->rows + first, count);
-	buf_printf(&b->body, ",\"last_id\":%lld}",
-	    (long long)b->rows[first + count - 1].id);
-	b->body_first = first;
-	b->body_count = count;
-	return &b->body;
-}
-
-/* --- transports: how a batch reaches one waiter ------------------------
- * Each returns 0 while the waiter stays, -1 once it is gone or finished. */
-
-/* Long-poll: the answer with up to limit rows after the cursor; done. */
-static int
-longpoll_deliver(struct hub *h, struct waiter *w, struct batch *b)
-{
-	size_t first = batch_first(b, w->cursor), count = b->n - first;
-	const struct buf *body;
-
-	if (count == 0)
-		return 0;
-	if (count > (size_t)w->limit)
-		count = (size_t)w->limit;
-	body = batch_body(b, first, count);
-	if (body->oom) {
-		waiter_drop(h, w, true);
-		return -1;
-	}
-	atomic_fetch_add(&h->delivered, (int64_t)count);
-	return waiter_send(h, w, body->data, body->len, true);
-}
-
-/* SSE: every event after the cursor; the stream stays open. */
-static int
-sse_deliver(struct hub *h, struct waiter *w, struct batch *b)
-{
-	size_t first = batch_first(b, w->cursor);
-
-	if (first == b->n)
-		return 0;
-	if (batch_sse(b) == -1) {
-		waiter_drop(h, w, true);
-		return -1;
-	}
-	w->cursor = b->rows[b->n - 1].id;
-	atomic_fetch_add(&h->delivered, (int64_t)(b->n - first));
-	return waiter_send(h, w, b->sse.data + b->sse_off[first],
-	    b->sse.len - b->sse_off[first], false);
-}
-
-/* Long-poll time is up: an empty answer with the cursor to send next. */
-static int
-longpoll_expire(struct hub *h, struct waiter *w)
-{
-	char body[64];
-	int n = snprintf(body, sizeof(body),
-	    "{\"messages\":[],\"last_id\":%lld}", (long long)w->cursor);
-
-	return waiter_send(h, w, body, (size_t)n, true);
-}
-
-/* Stream lifetime is over: end it; EventSource reconnects with
- * Last-Event-ID and loses nothing. */
-static int
-sse_expire(struct hub *h, struct waiter *w)
-{
-	return waiter_send(h, w, "", 0, true);
-}
-
-static const struct transport {
-	int (*deliver)(struct hub *, struct waiter *, struct batch *);
-	int (*expire)(struct hub *, struct waiter *);
-} transports[HUB__MAX] = {
-	[HUB_LONGPOLL] = { longpoll_deliver, longpoll_expire },
-	[HUB_SSE] = { sse_deliver, sse_expire },
-};
 
 /* w's timer key has come: it may only be early (a write moved the real
- * time on), or it is time to expire, to give up flushing, or to send a
- * keepalive comment. */
+ * time on), or it is time to expire, to give up flushing, or to keep an
+ * idle stream alive. */
 static void
 waiter_timer(struct hub *h, struct waiter *w, int64_t now)
 {
 	if (waiter_due(h, w) > now) {
-		heap_rekey(h, w);
+		waiter_rekey(h, w);
 		return;
 	}
 	if (w->closing) {
-		waiter_drop(h, w, true);   /* could not drain in time */
+		hub_drop(h, w, true);   /* could not drain in time */
 		return;
 	}
 	if (w->end && now >= w->end) {
-		transports[w->kind].expire(h, w);
+		transports[w->kind]->expire(h, w);
 		return;
 	}
-	if (waiter_send(h, w, SSE_KEEPALIVE, strlen(SSE_KEEPALIVE), false) == 0)
-		heap_rekey(h, w);
+	assert(transports[w->kind]->on_timer != NULL);   /* see waiter_due */
+	if (transports[w->kind]->on_timer(h, w) == 0)
+		waiter_rekey(h, w);
 }
 
-/* Delivers rows (all of one room) to every waiter of the room. */
+/* --- fan-out: rows read once, encoded once, written to every waiter ---- */
+
+/* Delivers rows (all of room r) to every waiter of r. */
 static void
-room_deliver(struct hub *h, struct room *r, const struct chat_message *rows,
+hub_deliver(struct hub *h, struct room *r, const struct chat_message *rows,
     size_t n)
 {
 	struct batch b;
@@ -632,7 +215,7 @@ room_deliver(struct hub *h, struct room *r, const struct chat_message *rows,
 	size_t left = r->n;
 
 	if (batch_init(&b, rows, n) == -1) {
-		log_warnx("room_deliver: out of memory");
+		log_warnx("hub_deliver: out of memory");
 		batch_free(&b);
 		return;
 	}
@@ -641,12 +224,10 @@ room_deliver(struct hub *h, struct room *r, const struct chat_message *rows,
 	for (w = r->waiters; w != NULL && left > 0; w = next, left--) {
 		next = w->next;
 		if (!w->closing)
-			transports[w->kind].deliver(h, w, &b);
+			transports[w->kind]->deliver(h, w, &b);
 	}
 	batch_free(&b);
 }
-
-/* --- the watcher -------------------------------------------------------- */
 
 /* Hands every room with waiters its rows of l, each room once. */
 static void
@@ -665,8 +246,8 @@ hub_fan_out(struct hub *h, const struct chat_list *l)
 				mine[k++] = l->v[j];
 				done[j] = true;
 			}
-		if ((r = room_find(h, l->v[i].room, false)) != NULL)
-			room_deliver(h, r, mine, k);
+		if ((r = room_find(&h->rooms, l->v[i].room)) != NULL)
+			hub_deliver(h, r, mine, k);
 	}
 	if (mine == NULL || done == NULL)
 		log_warnx("hub_fan_out: out of memory");
@@ -685,7 +266,7 @@ hub_poll_db(struct hub *h)
 
 	/* Nobody waits here: only the newest id matters (a request parked
 	 * later compares its own read with it). */
-	if (h->heap_n == 0) {
+	if (timer_count(&h->timers) == 0) {
 		if (store_max_id(h->store, &max) != CHAT_OK || max == h->last_seen)
 			return false;
 		h->last_seen = max;
@@ -716,9 +297,10 @@ waiter_catch_up(struct hub *h, struct waiter *w)
 {
 	struct store_query q = { .before = -1 };
 	struct chat_list l = { 0 };
+	bool stream = transports[w->kind]->stream;
 	struct batch b;
 
-	q.limit = w->kind == HUB_SSE ? READ_BATCH : w->limit;
+	q.limit = stream ? READ_BATCH : w->limit;
 	for (int round = 0; round < CATCH_UP_ROUNDS; round++) {
 		int gone;
 		q.since = w->cursor;
@@ -727,43 +309,39 @@ waiter_catch_up(struct hub *h, struct waiter *w)
 			w->behind = false;
 			break;
 		}
-		w->behind = w->kind == HUB_SSE && l.n == (size_t)q.limit;
+		w->behind = stream && l.n == (size_t)q.limit;
 		gone = batch_init(&b, l.v, l.n) == -1 ? 0 :
-		    transports[w->kind].deliver(h, w, &b);
+		    transports[w->kind]->deliver(h, w, &b);
 		batch_free(&b);
 		chat_list_clear(&l);
-		if (gone || !w->behind || w->out.len > 0)
+		if (gone || !w->behind || conn_pending(&w->conn))
 			break;
 	}
 	chat_list_clear(&l);
 }
 
+/* --- the watcher -------------------------------------------------------- */
+
 /* Files a waiter handed over by hub_park under its room. */
 static void
 hub_file(struct hub *h, struct waiter *w)
 {
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP,
-	    .data.ptr = w };
-	struct room *r = room_find(h, w->u.name, true);
+	struct room *r = room_get(&h->rooms, w->u.name);
 
 	free(w->u.name);
-	w->u.room = r;
-	if (r == NULL || heap_push(h, w) == -1) {
+	w->u.room = NULL;
+	if (r == NULL ||
+	    timer_push(&h->timers, &w->timer, waiter_due(h, w)) == -1) {
 		if (r)
-			room_release(h, r);
+			room_release(&h->rooms, r);
 		atomic_fetch_sub(&h->waiting[w->kind], 1);
 		waiter_free(w);
 		return;
 	}
-	w->prev = NULL;
-	w->next = r->waiters;
-	if (r->waiters)
-		r->waiters->prev = w;
-	r->waiters = w;
-	r->n++;
-	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, w->fd, &ev) == -1) {
+	waiter_link(w, r);
+	if (conn_watch(&w->conn, h->ep) == -1) {
 		log_warn("hub_file: epoll_ctl");
-		waiter_drop(h, w, true);
+		hub_drop(h, w, true);
 		return;
 	}
 	if (waiter_flush(h, w) == -1)
@@ -812,14 +390,20 @@ hub_watch_notify(struct hub *h)
 static void
 hub_waiter_event(struct hub *h, struct waiter *w, uint32_t events)
 {
-	/* A parked request expects no input: anything readable is the web
-	 * server closing (client gone) or aborting the request. */
-	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-		waiter_drop(h, w, false);
+	const struct transport *t = transports[w->kind];
+	bool input = events & (EPOLLIN | EPOLLRDHUP);
+
+	/* Without a read side a parked request expects no input: anything
+	 * readable is the web server closing (client gone) or aborting the
+	 * request. */
+	if ((events & (EPOLLHUP | EPOLLERR)) || (input && !t->on_readable)) {
+		hub_drop(h, w, false);
 		return;
 	}
+	if (input && t->on_readable(h, w) == -1)
+		return;
 	if ((events & EPOLLOUT) && waiter_flush(h, w) == 0 &&
-	    w->out.len == 0 && w->behind)
+	    !conn_pending(&w->conn) && w->behind)
 		waiter_catch_up(h, w);
 }
 
@@ -827,28 +411,33 @@ static int
 hub_timeout(struct hub *h, int64_t now, int64_t fallback, int64_t recheck)
 {
 	int64_t next = fallback;
+	struct timer *t = timer_first(&h->timers);
 
 	if (recheck && recheck < next)
 		next = recheck;
-	if (h->heap_n > 0 && h->heap[0]->due < next)
-		next = h->heap[0]->due;
+	if (t != NULL && t->due < next)
+		next = t->due;
 	return next <= now ? 0 : (int)(next - now);
 }
 
 /* A process that opened its database while the files could not be
  * written is stuck read-only (store_readonly): once they can be written
- * again, it ends itself, and the web server (or systemd) starts a fresh
- * worker that can send. Its waiting clients resume from their last id. */
+ * again, the worker (which owns the process) is asked to end it, and the
+ * web server (or systemd) starts a fresh worker that can send. Its waiting
+ * clients resume from their last id. */
 static void
 hub_check_writable(struct hub *h)
 {
+	uint64_t one = 1;
+
 	if (!store_writable(h->db_path))
 		return;
 	log_warnx("hub: %s can be written again; this worker exits so that "
 	    "a new one, which can store messages, takes its place",
 	    h->db_path);
 	h->readonly = false;
-	kill(getpid(), SIGTERM);
+	if (h->stop_fd >= 0 && write(h->stop_fd, &one, sizeof(one)) < 0)
+		log_warn("hub_check_writable: stop_fd");
 }
 
 static void *
@@ -858,6 +447,7 @@ hub_main(void *arg)
 	struct epoll_event evs[MAX_EVENTS];
 	int64_t now = chat_mono_ms(), fallback = now + FALLBACK_MS, recheck = 0;
 	int64_t rw_check = fallback;
+	struct timer *t;
 
 	for (;;) {
 		bool look = false, told = false;
@@ -872,7 +462,8 @@ hub_main(void *arg)
 				drain(h->efd);
 				hub_take_incoming(h);
 			} else
-				hub_waiter_event(h, p, evs[i].events);
+				hub_waiter_event(h, WAITER_OF(p, conn),
+				    evs[i].events);
 		}
 		now = chat_mono_ms();
 		look = told || now >= fallback || (recheck && now >= recheck);
@@ -888,8 +479,8 @@ hub_main(void *arg)
 			recheck = told && !moved ? now + RECHECK_MS : 0;
 			fallback = now + FALLBACK_MS;
 		}
-		while (h->heap_n > 0 && h->heap[0]->due <= now)
-			waiter_timer(h, h->heap[0], now);
+		while ((t = timer_first(&h->timers)) != NULL && t->due <= now)
+			waiter_timer(h, WAITER_OF(t, timer), now);
 	}
 	return NULL;
 }
@@ -932,6 +523,10 @@ hub_start(const struct hub_options *o)
 		return NULL;
 	h->ino = h->ep = h->efd = -1;
 	h->keepalive_ms = o->keepalive_s * 1000;
+	h->stop_fd = o->stop_fd;
+	for (int k = 0; k < HUB__MAX; k++)
+		assert(transports[k] && transports[k]->deliver &&
+		    transports[k]->expire);
 	pthread_mutex_init(&h->lock, NULL);
 	if ((h->store = store_open(&o->store)) == NULL ||
 	    store_max_id(h->store, &h->last_seen) != CHAT_OK)
@@ -967,29 +562,26 @@ fail:
 int
 hub_park(struct hub *h, const struct hub_park_req *r)
 {
-	struct waiter *w = calloc(1, sizeof(*w));
+	char *name = strdup(r->room);
+	struct waiter *w = name ? malloc(sizeof(*w)) : NULL;
 	uint64_t one = 1;
 	bool was_empty;
 
-	if (w == NULL || (w->u.name = strdup(r->room)) == NULL) {
-		free(w);
+	assert((unsigned)r->kind < HUB__MAX);
+	if (w == NULL) {
+		free(name);
 		close(r->fd);
 		limit_wait_release(r->limit_handle);
 		log_warnx("hub_park: out of memory");
 		return -1;
 	}
-	w->fd = r->fd;
-	w->limit_handle = r->limit_handle;
-	w->request_id = r->request_id;
-	w->kind = r->kind;
-	w->cursor = r->cursor;
-	w->limit = r->limit;
-	w->seen = r->seen;
-	w->behind = r->behind;
-	w->end = r->deadline_ms;
-	w->last_write = chat_mono_ms();
-	if (r->initial && frame_into(&w->out, r->request_id, r->initial->data,
-	    r->initial->len, false) == -1) {
+	*w = (struct waiter){ .u.name = name, .kind = r->kind,
+	    .limit = r->limit, .limit_handle = r->limit_handle,
+	    .behind = r->behind, .cursor = r->cursor, .seen = r->seen,
+	    .end = r->deadline_ms, .last_write = chat_mono_ms() };
+	conn_init(&w->conn, r->fd, r->request_id);
+	if (r->initial && conn_queue(&w->conn, r->initial->data,
+	    r->initial->len) == -1) {
 		free(w->u.name);
 		waiter_free(w);
 		log_warnx("hub_park: out of memory");

@@ -3,8 +3,10 @@
  * owns every parked connection, learns that the database's newest id moved
  * (inotify on the notify file that store_append touches, a short re-check,
  * a 1 s fallback for writers that never touch it), reads the new rows once,
- * encodes them once and writes them to every waiter with non-blocking
- * writes. No thread, and no process, per waiting client. */
+ * encodes them once (batch.c) and writes them to every waiter with
+ * non-blocking writes (conn.c), each in the way of its transport
+ * (transport.h). No thread, and no process, per waiting client. The hub
+ * lives as long as its process: there is no hub_stop. */
 #ifndef HUB_H
 #define HUB_H
 
@@ -14,6 +16,8 @@
 #include "buf.h"
 #include "store.h"
 
+/* How a parked request is answered; hub.c's table maps each kind to its
+ * transport. */
 enum hub_kind { HUB_LONGPOLL, HUB_SSE, HUB__MAX };
 
 struct hub;
@@ -21,10 +25,15 @@ struct hub;
 struct hub_options {
 	struct store_options store;  /* the watcher's own connection */
 	int keepalive_s;             /* SSE comment after this much idle */
+	int stop_fd;                 /* an eventfd the hub adds 1 to when this
+	                              * worker should end and be replaced (its
+	                              * database, read-only at start, can be
+	                              * written again); -1: none. Not closed. */
 };
 
 /* Opens the watcher's database connection, reads the newest id and starts
- * the watcher thread. Returns NULL on failure (logged). */
+ * the watcher thread. Returns NULL on failure (logged; nothing is left
+ * open). */
 struct hub *hub_start(const struct hub_options *o);
 
 /* A request to park. The hub takes ownership of fd (a released FastCGI
@@ -46,11 +55,13 @@ struct hub_park_req {
 	                          * back when the request ends */
 };
 
-/* Hands a connection to the watcher. Returns 0, or -1 when out of memory
- * (fd closed). */
+/* Hands a connection to the watcher, from any thread. Returns 0, or -1
+ * when out of memory (fd closed, limit_handle given back). r and what it
+ * points to stay the caller's. */
 int hub_park(struct hub *h, const struct hub_park_req *r);
 
-/* Counters for monitoring; all since start, waiting ones current. */
+/* Counters for monitoring; all since start, waiting ones current. Read
+ * from any thread. */
 struct hub_stats {
 	int64_t waiting[HUB__MAX];
 	int64_t parked;        /* requests ever parked */

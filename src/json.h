@@ -1,6 +1,6 @@
-/* json.h - the only module that knows cJSON: parses send bodies and
- * encodes every JSON answer of API.md. Encoders append to a struct buf and
- * return 0, or -1 when out of memory. */
+/* json.h - the only module that knows cJSON: parses send bodies (json.c)
+ * and encodes every JSON answer of API.md (json_encode.c). Encoders append
+ * to a struct buf and return 0, or -1 when out of memory. */
 #ifndef JSON_H
 #define JSON_H
 
@@ -42,6 +42,13 @@ int json_message(struct buf *b, const struct chat_message *m);
 int json_messages(struct buf *b, const struct chat_message *v, size_t n,
     int64_t last_id);
 
+/* json_messages for messages already encoded: joined[0..len) holds the
+ * json_message of each message of v, joined with commas (a tombstone has
+ * none), so that a batch encoded once answers many long-polls. The same
+ * bytes as json_messages(b, v, n, last_id). */
+int json_messages_encoded(struct buf *b, const char *joined, size_t len,
+    const struct chat_message *v, size_t n, int64_t last_id);
+
 /* The answer of a read: json_messages, with "limited":true when limited
  * (the client's cursor is older than what retention removed). */
 int json_read_answer(struct buf *b, const struct chat_message *v, size_t n,
@@ -76,6 +83,40 @@ int json_rooms(struct buf *b, const struct chat_room_list *l);
 
 /* {"status":"ok","last_id":N} */
 int json_health(struct buf *b, int64_t last_id);
+
+/* One worker process's figures in GET /api/stats. */
+struct json_stats_proc {
+	int64_t pid;
+	bool self;                   /* the process answering */
+	int64_t uptime_s;
+	const int64_t *counters;     /* json_stats.n_counters of them */
+};
+
+/* The figures of GET /api/stats, as stats.c collects them; encoded as
+ * {"now":N,"uptime_s":N,"waiting":{"longpoll":N,"sse":N,"total":N},
+ * <totals>,"processes":[{"pid":N,"self":B,"uptime_s":N,<counters>},...],
+ * "database":{"path":S,"size_bytes":N,"wal_bytes":N,"schema":N,
+ * "last_id":N,"rooms":N,"messages":N},"retention":{"days":N,
+ * "messages":N,"interval_s":N}} where <counters> is "name":N for each
+ * counter name. */
+struct json_stats {
+	int64_t now;                 /* ms since the epoch */
+	int64_t uptime_s;            /* of the oldest live process */
+	int64_t waiting_longpoll, waiting_sse;
+	const char *const *names;    /* counter names, in order */
+	size_t n_counters;
+	const int64_t *totals;       /* over the processes */
+	const struct json_stats_proc *procs;
+	size_t n_procs;
+	const char *db_path;
+	int64_t db_bytes, wal_bytes, last_id, messages;
+	int schema;
+	size_t rooms;
+	int retention_days, retention_interval_s;
+	int64_t retention_messages;
+};
+
+int json_stats(struct buf *b, const struct json_stats *s);
 
 /* Appends s as a JSON string literal with quotes (for other encoders). */
 int json_string(struct buf *b, const char *s);

@@ -172,16 +172,6 @@ parse_addr(const char *text, uint8_t out[16])
 	return true;
 }
 
-static unsigned
-addr_hash(const uint8_t a[16])
-{
-	unsigned h = 2166136261u;
-
-	for (int i = 0; i < 16; i++)
-		h = (h ^ a[i]) * 16777619u;
-	return h;
-}
-
 static int
 slot_waiting(const struct slot *s)
 {
@@ -198,7 +188,7 @@ slot_waiting(const struct slot *s)
 static struct slot *
 slot_find(const uint8_t addr[16], int64_t now)
 {
-	unsigned h = addr_hash(addr);
+	unsigned h = chat_fnv1a(addr, 16);
 	struct slot *free_slot = NULL, *stale = NULL;
 
 	for (int i = 0; i < PROBES; i++) {

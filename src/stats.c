@@ -1,11 +1,11 @@
-/* stats.c - per-process counters in shared files, and GET /api/stats. */
+/* stats.c - per-process counters in shared files, and the figures of
+ * GET /api/stats (json_stats writes them). */
 #include "stats.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -288,50 +288,44 @@ stats_collect(const char *db_path, struct stats_file *v, size_t max)
 
 /* --- the answer --------------------------------------------------------- */
 
+/* What one answer collects, for json_stats: one allocation. */
+struct stats_answer {
+	struct stats_file files[STATS_MAX_PROCS];
+	int64_t v[STATS_MAX_PROCS][STATS__MAX];
+	struct json_stats_proc procs[STATS_MAX_PROCS];
+	const char *names[STATS__MAX];
+	int64_t totals[STATS__MAX];
+	struct json_stats j;
+};
+
+/* Each live process's figures, the totals over them (a sum, or the
+ * largest), and the service's uptime (its oldest live process). */
 static void
-json_counters(struct buf *b, const int64_t *v)
+stats_sum(struct stats_answer *a, size_t n, int64_t now)
 {
+	int64_t oldest = now;
+
 	for (int k = 0; k < STATS__MAX; k++)
-		buf_printf(b, "%s\"%s\":%" PRId64, k ? "," : "",
-		    counters[k].name, v[k]);
-}
-
-static void
-json_process(struct buf *b, const struct stats_file *f, int64_t now)
-{
-	int64_t v[STATS__MAX];
-
-	for (int k = 0; k < STATS__MAX; k++)
-		v[k] = atomic_load(&f->v[k]);
-	buf_printf(b, "{\"pid\":%" PRId64 ",\"self\":%s,\"uptime_s\":%" PRId64
-	    ",", f->pid, f->pid == self->pid ? "true" : "false",
-	    (now - f->started_ms) / 1000);
-	json_counters(b, v);
-	buf_append(b, "}", 1);
-}
-
-/* Totals over the processes, and the service's uptime (its oldest live
- * process). */
-static void
-json_totals(struct buf *b, const struct stats_file *v, size_t n, int64_t now)
-{
-	int64_t t[STATS__MAX] = { 0 }, oldest = now;
-
+		a->names[k] = counters[k].name;
 	for (size_t i = 0; i < n; i++) {
+		const struct stats_file *f = &a->files[i];
 		for (int k = 0; k < STATS__MAX; k++) {
-			int64_t x = atomic_load(&v[i].v[k]);
-			t[k] = counters[k].max ? (x > t[k] ? x : t[k]) :
-			    t[k] + x;
+			int64_t x = a->v[i][k] = atomic_load(&f->v[k]);
+			a->totals[k] = counters[k].max ? (x > a->totals[k] ?
+			    x : a->totals[k]) : a->totals[k] + x;
 		}
-		if (v[i].started_ms < oldest)
-			oldest = v[i].started_ms;
+		a->procs[i] = (struct json_stats_proc){ f->pid,
+		    f->pid == self->pid, (now - f->started_ms) / 1000,
+		    a->v[i] };
+		if (f->started_ms < oldest)
+			oldest = f->started_ms;
 	}
-	buf_printf(b, "\"uptime_s\":%" PRId64 ",\"waiting\":{\"longpoll\":%"
-	    PRId64 ",\"sse\":%" PRId64 ",\"total\":%" PRId64 "},",
-	    (now - oldest) / 1000, t[STATS_WAITING_LONGPOLL],
-	    t[STATS_WAITING_SSE],
-	    t[STATS_WAITING_LONGPOLL] + t[STATS_WAITING_SSE]);
-	json_counters(b, t);
+	a->j = (struct json_stats){ .now = now,
+	    .uptime_s = (now - oldest) / 1000,
+	    .waiting_longpoll = a->totals[STATS_WAITING_LONGPOLL],
+	    .waiting_sse = a->totals[STATS_WAITING_SSE],
+	    .names = a->names, .n_counters = STATS__MAX,
+	    .totals = a->totals, .procs = a->procs, .n_procs = n };
 }
 
 static int64_t
@@ -344,27 +338,28 @@ file_size(const char *path, const char *suffix)
 	return stat(p, &sb) == 0 ? (int64_t)sb.st_size : 0;
 }
 
+/* The database's figures, and the retention settings, into j. */
 static enum chat_error
-json_database(struct buf *b, const struct config *c, struct store *s)
+stats_database(struct json_stats *j, const struct config *c, struct store *s)
 {
 	struct chat_room_list rooms = { 0 };
-	int64_t last = 0, messages = 0;
 	enum chat_error e;
 
-	if ((e = store_max_id(s, &last)) != CHAT_OK ||
+	if ((e = store_max_id(s, &j->last_id)) != CHAT_OK ||
 	    (e = store_rooms(s, &rooms)) != CHAT_OK) {
 		chat_room_list_clear(&rooms);
 		return e;
 	}
 	for (size_t i = 0; i < rooms.n; i++)
-		messages += rooms.v[i].messages;
-	buf_puts(b, "\"database\":{\"path\":");
-	json_string(b, c->db_path);
-	buf_printf(b, ",\"size_bytes\":%" PRId64 ",\"wal_bytes\":%" PRId64
-	    ",\"schema\":%d,\"last_id\":%" PRId64 ",\"rooms\":%zu,"
-	    "\"messages\":%" PRId64 "}", file_size(c->db_path, ""),
-	    file_size(c->db_path, "-wal"), store_schema_version(), last,
-	    rooms.n, messages);
+		j->messages += rooms.v[i].messages;
+	j->rooms = rooms.n;
+	j->db_path = c->db_path;
+	j->db_bytes = file_size(c->db_path, "");
+	j->wal_bytes = file_size(c->db_path, "-wal");
+	j->schema = store_schema_version();
+	j->retention_days = c->retention_days;
+	j->retention_messages = c->retention_messages;
+	j->retention_interval_s = c->retention_interval;
 	chat_room_list_clear(&rooms);
 	return CHAT_OK;
 }
@@ -373,30 +368,17 @@ enum chat_error
 stats_answer(struct buf *b, const struct config *c, struct store *s,
     struct hub *h)
 {
-	struct stats_file *v = calloc(STATS_MAX_PROCS, sizeof(*v));
+	struct stats_answer *a = calloc(1, sizeof(*a));
 	int64_t now = chat_now_ms();
 	enum chat_error e = CHAT_E_INTERNAL;
-	size_t n;
 
-	if (v == NULL)
+	if (a == NULL)
 		return e;
 	stats_publish(h);
-	n = stats_collect(c->db_path, v, STATS_MAX_PROCS);
-	buf_printf(b, "{\"now\":%" PRId64 ",", now);
-	json_totals(b, v, n, now);
-	buf_puts(b, ",\"processes\":[");
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			buf_append(b, ",", 1);
-		json_process(b, &v[i], now);
-	}
-	buf_puts(b, "],");
-	if ((e = json_database(b, c, s)) == CHAT_OK)
-		buf_printf(b, ",\"retention\":{\"days\":%d,\"messages\":%"
-		    PRId64 ",\"interval_s\":%d}}", c->retention_days,
-		    c->retention_messages, c->retention_interval);
-	free(v);
-	if (e == CHAT_OK && b->oom)
+	stats_sum(a, stats_collect(c->db_path, a->files, STATS_MAX_PROCS), now);
+	if ((e = stats_database(&a->j, c, s)) == CHAT_OK &&
+	    json_stats(b, &a->j) == -1)
 		e = CHAT_E_INTERNAL;
+	free(a);
 	return e;
 }

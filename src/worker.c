@@ -1,10 +1,15 @@
 /* worker.c - one worker process: the watcher, the accept threads, and the
- * wait for the signal that ends it. */
+ * wait for the signal (or the watcher's request) that ends it. */
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "fcgi.h"
@@ -35,6 +40,31 @@ raise_nofile(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
 		log_debug("main: %llu descriptors allowed",
 		    (unsigned long long)rl.rlim_cur);
+}
+
+/* Waits for one of the signals in stop, or for the watcher to ask, on
+ * stop_fd, for this worker to make way for a new one (hub_options). Returns
+ * what ended the wait, for the log. */
+static const char *
+worker_wait(const sigset_t *stop, int stop_fd)
+{
+	struct pollfd p[2] = { { .fd = signalfd(-1, stop, SFD_CLOEXEC),
+	    .events = POLLIN }, { .fd = stop_fd, .events = POLLIN } };
+	struct signalfd_siginfo si;
+	int sig, n;
+
+	if (p[0].fd != -1) {
+		while ((n = poll(p, 2, -1)) == -1 && errno == EINTR)
+			;
+		if (n > 0 && !(p[0].revents & POLLIN))
+			return "the watcher asked for a new worker";
+		if (read(p[0].fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			return strsignal((int)si.ssi_signo);
+	} else
+		log_warn("worker_wait: signalfd; only signals end this "
+		    "worker");
+	sigwait(stop, &sig);
+	return strsignal(sig);
 }
 
 static void *
@@ -68,11 +98,12 @@ worker_serve(const struct config *cfg)
 	static struct worker *w;
 	struct hub *hub;
 	sigset_t stop;
-	int fd, sig, n = cfg->threads;
+	const char *why;
+	int fd, n = cfg->threads;
 
 	/* Blocked before any thread starts, as every thread inherits it: only
-	 * sigwait below takes SIGTERM (the web server stopping, and again as
-	 * the parent-death signal when it exits) and SIGINT. A thread that
+	 * worker_wait below takes SIGTERM (the web server stopping, and again
+	 * as the parent-death signal when it exits) and SIGINT. A thread that
 	 * left them unblocked would take one that comes while the main thread
 	 * is not waiting, and end the process there and then. */
 	sigemptyset(&stop);
@@ -82,6 +113,10 @@ worker_serve(const struct config *cfg)
 	if ((fd = fcgi_init(cfg->socket)) < 0)
 		return 1;
 	raise_nofile();
+	if ((ho.stop_fd = eventfd(0, EFD_CLOEXEC)) == -1) {
+		log_error("worker_serve: eventfd");
+		return 1;
+	}
 	if (store_migrate(&so) == -1 || (hub = hub_start(&ho)) == NULL)
 		return 1;
 	stats_open(cfg->db_path);
@@ -98,9 +133,9 @@ worker_serve(const struct config *cfg)
 	}
 	log_info("main: fcgichat %s serving %s at %s with %d threads",
 	    FCGICHAT_VERSION, cfg->db_path, cfg->prefix, n);
-	sigwait(&stop, &sig);
+	why = worker_wait(&stop, ho.stop_fd);
 	/* Parked clients see their connection close and resume from their
 	 * last id; every acknowledged message is already committed. */
-	log_info("main: %s, exiting", strsignal(sig));
+	log_info("main: %s, exiting", why);
 	return 0;
 }

@@ -451,6 +451,35 @@ test_messages(void **state)
 	buf_free(&b);
 }
 
+/* Messages encoded beforehand (as the hub's batches do) give the same
+ * bytes as encoding them in the answer. */
+static void
+test_messages_encoded(void **state)
+{
+	struct chat_message v[3] = {
+		{ 1, 1000, "lobby", "alice", "a\u00e9", 0 },
+		{ 2, 2000, "lobby", "", "", 1 },
+		{ 3, 3000, "lobby", "bob", "b" LS, 0 },
+	};
+	struct buf want = { 0 }, joined = { 0 }, b = { 0 };
+
+	(void)state;
+	json_message(&joined, &v[0]);
+	buf_append(&joined, ",", 1);
+	json_message(&joined, &v[2]);
+	assert_int_equal(json_messages(&want, v, 3, 3), 0);
+	assert_int_equal(json_messages_encoded(&b, joined.data, joined.len,
+	    v, 3, 3), 0);
+	assert_string_equal(b.data, want.data);
+	buf_reset(&b);
+	assert_int_equal(json_messages_encoded(&b, "", 0, v + 1, 1, 2), 0);
+	assert_string_equal(b.data,
+	    "{\"messages\":[],\"deleted\":[1],\"last_id\":2}");
+	buf_free(&want);
+	buf_free(&joined);
+	buf_free(&b);
+}
+
 static void
 test_error_health_rooms(void **state)
 {
@@ -484,6 +513,40 @@ test_error_health_rooms(void **state)
 	buf_free(&b);
 }
 
+/* The statistics answer, byte for byte (API.md documents it). */
+static void
+test_stats(void **state)
+{
+	static const char *const names[] = { "requests", "last_id" };
+	static const int64_t totals[] = { 12, 40 }, a[] = { 5, 40 },
+	    c[] = { 7, 39 };
+	static const struct json_stats_proc procs[] = {
+		{ 101, true, 60, a }, { 102, false, 3, c },
+	};
+	struct json_stats s = { .now = 1764100000123, .uptime_s = 60,
+	    .waiting_longpoll = 4, .waiting_sse = 2, .names = names,
+	    .n_counters = 2, .totals = totals, .procs = procs, .n_procs = 2,
+	    .db_path = "/var/lib/\"x\"/chat.db", .db_bytes = 4096,
+	    .wal_bytes = 0, .last_id = 40, .messages = 38, .schema = 2,
+	    .rooms = 3, .retention_days = 0, .retention_interval_s = 300,
+	    .retention_messages = 1000 };
+	struct buf b = { 0 };
+
+	(void)state;
+	assert_int_equal(json_stats(&b, &s), 0);
+	assert_string_equal(b.data, "{\"now\":1764100000123,\"uptime_s\":60,"
+	    "\"waiting\":{\"longpoll\":4,\"sse\":2,\"total\":6},"
+	    "\"requests\":12,\"last_id\":40,\"processes\":["
+	    "{\"pid\":101,\"self\":true,\"uptime_s\":60,\"requests\":5,"
+	    "\"last_id\":40},{\"pid\":102,\"self\":false,\"uptime_s\":3,"
+	    "\"requests\":7,\"last_id\":39}],\"database\":{\"path\":"
+	    "\"/var/lib/\\\"x\\\"/chat.db\",\"size_bytes\":4096,"
+	    "\"wal_bytes\":0,\"schema\":2,\"last_id\":40,\"rooms\":3,"
+	    "\"messages\":38},\"retention\":{\"days\":0,\"messages\":1000,"
+	    "\"interval_s\":300}}");
+	buf_free(&b);
+}
+
 /* Once an append failed, every encoder says so. */
 static void
 test_encoder_oom(void **state)
@@ -497,6 +560,7 @@ test_encoder_oom(void **state)
 	assert_int_equal(json_string(&b, "x"), -1);
 	assert_int_equal(json_message(&b, &m), -1);
 	assert_int_equal(json_messages(&b, &m, 1, 1), -1);
+	assert_int_equal(json_messages_encoded(&b, "", 0, &m, 1, 1), -1);
 	assert_int_equal(json_error(&b, "c", "m"), -1);
 	assert_int_equal(json_rooms(&b, &l), -1);
 	assert_int_equal(json_health(&b, 1), -1);
@@ -542,7 +606,9 @@ main(void)
 		cmocka_unit_test(test_string_round_trip),
 		cmocka_unit_test(test_message),
 		cmocka_unit_test(test_messages),
+		cmocka_unit_test(test_messages_encoded),
 		cmocka_unit_test(test_error_health_rooms),
+		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_encoder_oom),
 		cmocka_unit_test(test_parse_encode_round_trip),
 	};

@@ -1,0 +1,247 @@
+/* json_encode.c - the encoders of json.h: every JSON answer of API.md,
+ * written directly into a struct buf, without cJSON. */
+#include "json.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <string.h>
+
+#define JSON_ESC_LEN 6	/* \uXXXX */
+
+/*
+ * Hot path: a message goes out to every listener, so strings are copied in
+ * runs between the few bytes that need an escape. Appends after a failed
+ * one do nothing, so encoders check b->oom once at the end.
+ */
+
+/* Short escapes; other bytes below 0x20 become \u00XX. */
+static const char *const json_short_esc[0x60] = {
+	['\b'] = "\\b", ['\t'] = "\\t", ['\n'] = "\\n", ['\f'] = "\\f",
+	['\r'] = "\\r", ['"'] = "\\\"", ['\\'] = "\\\\",
+};
+
+/* True for bytes that may start an escape: controls, '"', '\\' and 0xE2,
+ * the lead byte of U+2028 and U+2029 (E2 80 A8, E2 80 A9). */
+static bool
+json_special(unsigned char c)
+{
+	return c < 0x20 || c == '"' || c == '\\' || c == 0xE2;
+}
+
+/* Appends the escape for the special byte at p; returns the bytes used. */
+static size_t
+json_escape(struct buf *b, const unsigned char *p)
+{
+	static const char hex[] = "0123456789abcdef";
+	char u[JSON_ESC_LEN] = { '\\', 'u', '0', '0', 0, 0 };
+
+	if (p[0] == 0xE2) {
+		if (p[1] != 0x80 || (p[2] != 0xA8 && p[2] != 0xA9)) {
+			buf_append(b, p, 1);
+			return 1;
+		}
+		buf_puts(b, p[2] == 0xA8 ? "\\u2028" : "\\u2029");
+		return 3;
+	}
+	if (json_short_esc[p[0]] != NULL) {
+		buf_puts(b, json_short_esc[p[0]]);
+		return 1;
+	}
+	u[4] = hex[p[0] >> 4];
+	u[5] = hex[p[0] & 0xF];
+	buf_append(b, u, sizeof(u));
+	return 1;
+}
+
+int
+json_string(struct buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *run;
+
+	buf_append(b, "\"", 1);
+	for (;;) {
+		for (run = p; *p != '\0' && !json_special(*p); p++)
+			;
+		buf_append(b, run, (size_t)(p - run));
+		if (*p == '\0')
+			break;
+		p += json_escape(b, p);
+	}
+	buf_append(b, "\"", 1);
+	return b->oom ? -1 : 0;
+}
+
+static void
+json_message_fields(struct buf *b, const struct chat_message *m)
+{
+	buf_printf(b, "{\"id\":%" PRId64 ",\"room\":", m->id);
+	json_string(b, m->room);
+	buf_puts(b, ",\"nick\":");
+	json_string(b, m->nick);
+	buf_puts(b, ",\"text\":");
+	json_string(b, m->text);
+	buf_printf(b, ",\"ts\":%" PRId64 "}", m->ts);
+}
+
+int
+json_message(struct buf *b, const struct chat_message *m)
+{
+	json_message_fields(b, m);
+	return b->oom ? -1 : 0;
+}
+
+int
+json_deleted(struct buf *b, const struct chat_message *v, size_t n)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].deletes == 0)
+			continue;
+		buf_puts(b, any ? "," : ",\"deleted\":[");
+		buf_printf(b, "%" PRId64, v[i].deletes);
+		any = true;
+	}
+	if (any)
+		buf_append(b, "]", 1);
+	return b->oom ? -1 : 0;
+}
+
+int
+json_read_answer(struct buf *b, const struct chat_message *v, size_t n,
+    int64_t last_id, bool limited)
+{
+	bool first = true;
+
+	buf_puts(b, "{\"messages\":[");
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].deletes != 0)
+			continue;
+		if (!first)
+			buf_append(b, ",", 1);
+		json_message_fields(b, &v[i]);
+		first = false;
+	}
+	buf_append(b, "]", 1);
+	json_deleted(b, v, n);
+	buf_printf(b, ",\"last_id\":%" PRId64 "%s}", last_id,
+	    limited ? ",\"limited\":true" : "");
+	return b->oom ? -1 : 0;
+}
+
+int
+json_messages(struct buf *b, const struct chat_message *v, size_t n,
+    int64_t last_id)
+{
+	return json_read_answer(b, v, n, last_id, false);
+}
+
+int
+json_messages_encoded(struct buf *b, const char *joined, size_t len,
+    const struct chat_message *v, size_t n, int64_t last_id)
+{
+	buf_puts(b, "{\"messages\":[");
+	buf_append(b, joined, len);
+	buf_append(b, "]", 1);
+	json_deleted(b, v, n);
+	buf_printf(b, ",\"last_id\":%" PRId64 "}", last_id);
+	return b->oom ? -1 : 0;
+}
+
+int
+json_delete_event(struct buf *b, const struct chat_message *m)
+{
+	buf_printf(b, "{\"id\":%" PRId64 ",\"room\":", m->deletes);
+	json_string(b, m->room);
+	buf_append(b, "}", 1);
+	return b->oom ? -1 : 0;
+}
+
+int
+json_limited_event(struct buf *b, const char *room, int64_t pruned_through)
+{
+	buf_puts(b, "{\"room\":");
+	json_string(b, room);
+	buf_printf(b, ",\"pruned_through\":%" PRId64 "}", pruned_through);
+	return b->oom ? -1 : 0;
+}
+
+int
+json_error(struct buf *b, const char *code, const char *message)
+{
+	buf_puts(b, "{\"error\":{\"code\":");
+	json_string(b, code);
+	buf_puts(b, ",\"message\":");
+	json_string(b, message);
+	buf_puts(b, "}}");
+	return b->oom ? -1 : 0;
+}
+
+int
+json_rooms(struct buf *b, const struct chat_room_list *l)
+{
+	buf_puts(b, "{\"rooms\":[");
+	for (size_t i = 0; i < l->n; i++) {
+		buf_puts(b, i > 0 ? ",{\"name\":" : "{\"name\":");
+		json_string(b, l->v[i].name);
+		buf_printf(b, ",\"last_id\":%" PRId64 ",\"messages\":%" PRId64
+		    "}", l->v[i].last_id, l->v[i].messages);
+	}
+	buf_puts(b, "]}");
+	return b->oom ? -1 : 0;
+}
+
+int
+json_health(struct buf *b, int64_t last_id)
+{
+	buf_printf(b, "{\"status\":\"ok\",\"last_id\":%" PRId64 "}", last_id);
+	return b->oom ? -1 : 0;
+}
+
+/* "name":N for each counter: the same names at the top (totals) and in
+ * each process. */
+static void
+json_counters(struct buf *b, const char *const *names, const int64_t *v,
+    size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		buf_printf(b, "%s\"%s\":%" PRId64, k ? "," : "", names[k],
+		    v[k]);
+}
+
+static void
+json_stats_proc(struct buf *b, const struct json_stats *s,
+    const struct json_stats_proc *p)
+{
+	buf_printf(b, "{\"pid\":%" PRId64 ",\"self\":%s,\"uptime_s\":%" PRId64
+	    ",", p->pid, p->self ? "true" : "false", p->uptime_s);
+	json_counters(b, s->names, p->counters, s->n_counters);
+	buf_append(b, "}", 1);
+}
+
+int
+json_stats(struct buf *b, const struct json_stats *s)
+{
+	buf_printf(b, "{\"now\":%" PRId64 ",\"uptime_s\":%" PRId64
+	    ",\"waiting\":{\"longpoll\":%" PRId64 ",\"sse\":%" PRId64
+	    ",\"total\":%" PRId64 "},", s->now, s->uptime_s,
+	    s->waiting_longpoll, s->waiting_sse,
+	    s->waiting_longpoll + s->waiting_sse);
+	json_counters(b, s->names, s->totals, s->n_counters);
+	buf_puts(b, ",\"processes\":[");
+	for (size_t i = 0; i < s->n_procs; i++) {
+		if (i > 0)
+			buf_append(b, ",", 1);
+		json_stats_proc(b, s, &s->procs[i]);
+	}
+	buf_puts(b, "],\"database\":{\"path\":");
+	json_string(b, s->db_path);
+	buf_printf(b, ",\"size_bytes\":%" PRId64 ",\"wal_bytes\":%" PRId64
+	    ",\"schema\":%d,\"last_id\":%" PRId64 ",\"rooms\":%zu,"
+	    "\"messages\":%" PRId64 "}", s->db_bytes, s->wal_bytes, s->schema,
+	    s->last_id, s->rooms, s->messages);
+	buf_printf(b, ",\"retention\":{\"days\":%d,\"messages\":%" PRId64
+	    ",\"interval_s\":%d}}", s->retention_days, s->retention_messages,
+	    s->retention_interval_s);
+	return b->oom ? -1 : 0;
+}

@@ -1,0 +1,52 @@
+/* transport_longpoll.c - long-polling: one answer with the messages after
+ * the request's cursor as soon as there are any, or an empty one when the
+ * hold is over; the client then asks again. */
+#include <stdbool.h>
+
+#include "buf.h"
+#include "json.h"
+#include "transport.h"
+
+/* The answer with up to limit messages after the cursor; done. */
+static int
+longpoll_deliver(struct hub *h, struct waiter *w, struct batch *b)
+{
+	size_t first = batch_first(b, w->cursor), count = b->n - first;
+	const char *body;
+	size_t len;
+
+	if (count == 0)
+		return 0;
+	if (count > (size_t)w->limit)
+		count = (size_t)w->limit;
+	if (batch_body(b, first, count, &body, &len) == -1) {
+		hub_drop(h, w, true);
+		return -1;
+	}
+	hub_count_delivered(h, count);
+	return hub_send(h, w, body, len, true);
+}
+
+/* The hold is over: an empty answer with the cursor to ask from next. */
+static int
+longpoll_expire(struct hub *h, struct waiter *w)
+{
+	struct buf body = { 0 };
+	int rc;
+
+	if (json_messages(&body, NULL, 0, w->cursor) == -1) {
+		buf_free(&body);
+		hub_drop(h, w, true);
+		return -1;
+	}
+	rc = hub_send(h, w, body.data, body.len, true);
+	buf_free(&body);
+	return rc;
+}
+
+const struct transport transport_longpoll = {
+	.name = "longpoll",
+	.stream = false,
+	.deliver = longpoll_deliver,
+	.expire = longpoll_expire,
+};
