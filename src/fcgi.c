@@ -43,13 +43,13 @@ fcgi_is_spawned(void)
  * lighttpd, or Apache's mod_fcgid process manager; not a launcher that
  * exits once it has started us (spawn-fcgi). */
 static bool
-parent_is_server(void)
+parent_is_server(pid_t ppid)
 {
 	static const char *const servers[] = { "lighttpd", "apache2", "httpd" };
 	char path[64], comm[32] = "";
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)getppid());
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)ppid);
 	if ((f = fopen(path, "r")) == NULL)
 		return false;
 	if (fgets(comm, sizeof(comm), f) == NULL)
@@ -103,8 +103,10 @@ fcgi_init(const char *bind_path)
 		/* A server that goes without stopping them (killed, crashed)
 		 * takes them along too, rather than leaving them holding the
 		 * database and a socket nobody connects to. */
-		if (parent_is_server())
-			prctl(PR_SET_PDEATHSIG, SIGTERM);
+		pid_t ppid = getppid();
+		if (parent_is_server(ppid) &&
+		    prctl(PR_SET_PDEATHSIG, SIGTERM) == 0 && getppid() != ppid)
+			raise(SIGTERM);   /* it died before the signal was set */
 		return 0;
 	}
 	log_errorx("fcgi_init: not started by a web server; give --socket "

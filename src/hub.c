@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/inotify.h>
 #include <unistd.h>
 
 #include "batch.h"
@@ -33,9 +32,8 @@ struct hub {
 	struct store *store;
 	char *db_path;
 	bool readonly;               /* started on read-only database files */
-	int ep, ino, efd;
+	int ep, wake, efd;          /* wake: store_wake_fd, owned by store */
 	int stop_fd;                 /* hub_options.stop_fd */
-	char *notify_path;
 	int keepalive_ms;
 	int64_t last_seen;
 	struct room_table rooms;
@@ -48,7 +46,7 @@ struct hub {
 };
 
 /* epoll tags for the two non-waiter fds. */
-static char tag_inotify, tag_event;
+static char tag_wake, tag_event;
 
 /* The transports, by kind: the only place that lists them. */
 static const struct transport *const transports[HUB__MAX] = {
@@ -374,19 +372,6 @@ drain(int fd)
 		;
 }
 
-/* Watches the notify file itself, not its directory: SQLite's writes to
- * the -wal file beside it would wake every watcher several times per
- * commit. hub_main calls it again every FALLBACK_MS, so a notify file
- * removed and made anew is watched within that; the watch on a replaced
- * file lasts while writers still write to it. False when the file cannot
- * be watched now. */
-static bool
-hub_watch_notify(struct hub *h)
-{
-	return inotify_add_watch(h->ino, h->notify_path,
-	    IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB) >= 0;
-}
-
 static void
 hub_waiter_event(struct hub *h, struct waiter *w, uint32_t events)
 {
@@ -455,8 +440,8 @@ hub_main(void *arg)
 		    hub_timeout(h, now, fallback, recheck));
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
-			if (p == &tag_inotify) {
-				drain(h->ino);
+			if (p == &tag_wake) {
+				store_wake_drain(h->store);
 				told = true;
 			} else if (p == &tag_event) {
 				drain(h->efd);
@@ -473,8 +458,8 @@ hub_main(void *arg)
 		}
 		if (look) {
 			bool moved;
-			if (h->ino >= 0 && now >= fallback)
-				hub_watch_notify(h);
+			if (now >= fallback)
+				store_wake_drain(h->store);
 			moved = hub_poll_db(h);
 			recheck = told && !moved ? now + RECHECK_MS : 0;
 			fallback = now + FALLBACK_MS;
@@ -485,32 +470,24 @@ hub_main(void *arg)
 	return NULL;
 }
 
-/* Watches the notify file. Without inotify (the per-user limit
- * fs.inotify.max_user_instances, 128 by default, is easily reached by many
- * mod_fcgid processes) the watcher still works, on its fallback timer:
- * messages then arrive within FALLBACK_MS. Returns -1 only when the
- * watcher cannot run at all. */
+/* Listens for the hub's eventfd and the store's wake-ups. Without a wake
+ * descriptor (store_wake_fd says why) the watcher still works, on its
+ * fallback timer: messages then reach waiting clients within FALLBACK_MS.
+ * Returns -1 only when the watcher cannot run at all. */
 static int
-hub_watch(struct hub *h, const char *db_path)
+hub_watch(struct hub *h)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &tag_event };
 
-	if ((h->notify_path = store_notify_path(db_path)) == NULL ||
-	    epoll_ctl(h->ep, EPOLL_CTL_ADD, h->efd, &ev) == -1)
+	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, h->efd, &ev) == -1)
 		return -1;
-	h->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	ev.data.ptr = &tag_inotify;
-	if (h->ino < 0 || epoll_ctl(h->ep, EPOLL_CTL_ADD, h->ino, &ev) == -1) {
-		log_warn("hub_watch: no inotify; messages reach waiting "
-		    "clients within %d ms instead of at once (raise "
-		    "fs.inotify.max_user_instances)", FALLBACK_MS);
-		if (h->ino >= 0)
-			close(h->ino);
-		h->ino = -1;
-	} else if (!hub_watch_notify(h))
-		log_warn("hub_watch: cannot watch %s; trying again every %d "
-		    "ms, messages reach waiting clients within that meanwhile",
-		    h->notify_path, FALLBACK_MS);
+	ev.data.ptr = &tag_wake;
+	if ((h->wake = store_wake_fd(h->store)) >= 0 &&
+	    epoll_ctl(h->ep, EPOLL_CTL_ADD, h->wake, &ev) == -1) {
+		log_warn("hub_watch: messages reach waiting clients within %d "
+		    "ms instead of at once", FALLBACK_MS);
+		h->wake = -1;
+	}
 	return 0;
 }
 
@@ -521,7 +498,7 @@ hub_start(const struct hub_options *o)
 
 	if (h == NULL)
 		return NULL;
-	h->ino = h->ep = h->efd = -1;
+	h->wake = h->ep = h->efd = -1;
 	h->keepalive_ms = o->keepalive_s * 1000;
 	h->stop_fd = o->stop_fd;
 	for (int k = 0; k < HUB__MAX; k++)
@@ -539,7 +516,7 @@ hub_start(const struct hub_options *o)
 		goto fail;
 	h->ep = epoll_create1(EPOLL_CLOEXEC);
 	h->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (h->ep < 0 || h->efd < 0 || hub_watch(h, o->store.path) == -1)
+	if (h->ep < 0 || h->efd < 0 || hub_watch(h) == -1)
 		goto fail;
 	if (pthread_create(&h->thread, NULL, hub_main, h) != 0)
 		goto fail;
@@ -547,14 +524,11 @@ hub_start(const struct hub_options *o)
 fail:
 	log_errorx("hub_start: cannot start the watcher");
 	store_free(h->store);
-	if (h->ino >= 0)
-		close(h->ino);
 	if (h->ep >= 0)
 		close(h->ep);
 	if (h->efd >= 0)
 		close(h->efd);
 	free(h->db_path);
-	free(h->notify_path);
 	free(h);
 	return NULL;
 }
