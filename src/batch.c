@@ -8,15 +8,18 @@
 
 #include "json.h"
 #include "sse.h"
+#include "ws.h"
 
 void
 batch_free(struct batch *b)
 {
 	buf_free(&b->json);
 	buf_free(&b->sse);
+	buf_free(&b->ws);
 	buf_free(&b->body);
 	free(b->json_off);
 	free(b->sse_off);
+	free(b->ws_off);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -28,7 +31,8 @@ batch_init(struct batch *b, const struct chat_message *rows, size_t n)
 	b->n = n;
 	b->json_off = malloc((n + 1) * sizeof(size_t));
 	b->sse_off = malloc((n + 1) * sizeof(size_t));
-	if (b->json_off == NULL || b->sse_off == NULL)
+	b->ws_off = malloc((n + 1) * sizeof(size_t));
+	if (b->json_off == NULL || b->sse_off == NULL || b->ws_off == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		assert(i == 0 || rows[i - 1].id < rows[i].id);
@@ -74,6 +78,44 @@ batch_sse(struct batch *b)
 	b->sse_off[b->n] = b->sse.len;
 	buf_free(&tmp);
 	return b->sse.oom ? -1 : 0;
+}
+
+/* Row i's WebSocket frame: a message frame around its JSON piece, or a
+ * delete frame for a tombstone. The text is built in tmp, then framed. */
+static void
+batch_ws_row(struct batch *b, size_t i, struct buf *tmp)
+{
+	const struct chat_message *m = &b->rows[i];
+
+	buf_reset(tmp);
+	if (m->deletes == 0) {
+		assert(b->json_off[i + 1] > b->json_off[i]);
+		json_ws_wrap(tmp, b->json.data + b->json_off[i],
+		    b->json_off[i + 1] - b->json_off[i] - 1);
+	} else {
+		json_ws_delete(tmp, m);
+	}
+	if (tmp->oom || ws_frame(&b->ws, WS_OP_TEXT, tmp->data, tmp->len) == -1)
+		b->ws.oom = 1;
+}
+
+/* The frames of all rows, built the first time a WebSocket needs them:
+ * server frames are unmasked, so every socket gets the same bytes. */
+static int
+batch_ws(struct batch *b)
+{
+	struct buf tmp = { 0 };
+
+	if (b->have_ws)
+		return b->ws.oom ? -1 : 0;
+	b->have_ws = true;
+	for (size_t i = 0; i < b->n; i++) {
+		b->ws_off[i] = b->ws.len;
+		batch_ws_row(b, i, &tmp);
+	}
+	b->ws_off[b->n] = b->ws.len;
+	buf_free(&tmp);
+	return b->ws.oom ? -1 : 0;
 }
 
 size_t
@@ -127,5 +169,17 @@ batch_events(struct batch *b, size_t first, const char **data, size_t *len)
 	assert(b->sse_off[first] <= b->sse.len);
 	*data = b->sse.data + b->sse_off[first];
 	*len = b->sse.len - b->sse_off[first];
+	return 0;
+}
+
+int
+batch_frames(struct batch *b, size_t first, const char **data, size_t *len)
+{
+	assert(first < b->n);
+	if (batch_ws(b) == -1)
+		return -1;
+	assert(b->ws_off[first] <= b->ws.len);
+	*data = b->ws.data + b->ws_off[first];
+	*len = b->ws.len - b->ws_off[first];
 	return 0;
 }

@@ -27,6 +27,7 @@
 #define MAX_EVENTS 256
 #define CLOSE_GRACE_MS 5000     /* to flush a finished answer */
 #define CATCH_UP_ROUNDS 10
+#define HUB_SOURCES_MAX 4
 
 struct hub {
 	struct store *store;
@@ -43,6 +44,11 @@ struct hub {
 	pthread_t thread;
 	_Atomic int64_t waiting[HUB__MAX], parked, delivered, dropped;
 	_Atomic int64_t seen_max;
+	struct hub_source {          /* hub_add_source */
+		void (*ready)(struct hub *, void *);
+		void *arg;
+	} sources[HUB_SOURCES_MAX];
+	_Atomic int nsources;
 };
 
 /* epoll tags for the two non-waiter fds. */
@@ -52,6 +58,7 @@ static char tag_wake, tag_event;
 static const struct transport *const transports[HUB__MAX] = {
 	[HUB_LONGPOLL] = &transport_longpoll,
 	[HUB_SSE] = &transport_sse,
+	[HUB_WS] = &transport_ws,
 };
 
 /* --- waiters ----------------------------------------------------------- */
@@ -87,6 +94,8 @@ waiter_free(struct waiter *w)
 {
 	if (w == NULL)
 		return;
+	if (transports[w->kind]->release != NULL)
+		transports[w->kind]->release(w);
 	conn_close(&w->conn, false);
 	limit_wait_release(w->limit_handle);
 	free(w);
@@ -446,6 +455,10 @@ hub_main(void *arg)
 			} else if (p == &tag_event) {
 				drain(h->efd);
 				hub_take_incoming(h);
+			} else if (p >= (void *)h->sources && p <
+			    (void *)(h->sources + HUB_SOURCES_MAX)) {
+				struct hub_source *s = p;
+				s->ready(h, s->arg);
 			} else
 				hub_waiter_event(h, WAITER_OF(p, conn),
 				    evs[i].events);
@@ -543,6 +556,9 @@ hub_park(struct hub *h, const struct hub_park_req *r)
 
 	assert((unsigned)r->kind < HUB__MAX);
 	if (w == NULL) {
+		struct waiter gone = { .kind = r->kind, .priv = r->priv };
+		if (transports[r->kind]->release != NULL)
+			transports[r->kind]->release(&gone);
 		free(name);
 		close(r->fd);
 		limit_wait_release(r->limit_handle);
@@ -552,7 +568,8 @@ hub_park(struct hub *h, const struct hub_park_req *r)
 	*w = (struct waiter){ .u.name = name, .kind = r->kind,
 	    .limit = r->limit, .limit_handle = r->limit_handle,
 	    .behind = r->behind, .cursor = r->cursor, .seen = r->seen,
-	    .end = r->deadline_ms, .last_write = chat_mono_ms() };
+	    .end = r->deadline_ms, .last_write = chat_mono_ms(),
+	    .priv = r->priv };
 	conn_init(&w->conn, r->fd, r->request_id);
 	if (r->initial && conn_queue(&w->conn, r->initial->data,
 	    r->initial->len) == -1) {
@@ -570,6 +587,26 @@ hub_park(struct hub *h, const struct hub_park_req *r)
 	pthread_mutex_unlock(&h->lock);
 	if (was_empty && write(h->efd, &one, sizeof(one)) < 0)
 		log_warn("hub_park: eventfd");
+	return 0;
+}
+
+int
+hub_add_source(struct hub *h, int fd, void (*ready)(struct hub *, void *),
+    void *arg)
+{
+	int i = atomic_fetch_add(&h->nsources, 1);
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (i >= HUB_SOURCES_MAX) {
+		log_errorx("hub_add_source: more than %d", HUB_SOURCES_MAX);
+		return -1;
+	}
+	h->sources[i] = (struct hub_source){ ready, arg };
+	ev.data.ptr = &h->sources[i];
+	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		log_error("hub_add_source: epoll_ctl");
+		return -1;
+	}
 	return 0;
 }
 

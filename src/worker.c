@@ -20,6 +20,7 @@
 #include "stats.h"
 #include "store.h"
 #include "worker.h"
+#include "ws_accept.h"
 
 struct worker {
 	pthread_t thread;
@@ -122,6 +123,8 @@ worker_serve(const struct config *cfg)
 	stats_open(cfg->db_path);
 	housekeep_start(cfg, hub);
 	limit_init(&lo);
+	if (ws_accept_start(cfg, hub) == -1)
+		return 1;
 	if ((w = calloc((size_t)n, sizeof(*w))) == NULL)
 		return 1;
 	for (int i = 0; i < n; i++) {
