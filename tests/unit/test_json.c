@@ -535,7 +535,7 @@ test_stats(void **state)
 	(void)state;
 	assert_int_equal(json_stats(&b, &s), 0);
 	assert_string_equal(b.data, "{\"now\":1764100000123,\"uptime_s\":60,"
-	    "\"waiting\":{\"longpoll\":4,\"sse\":2,\"total\":6},"
+	    "\"waiting\":{\"longpoll\":4,\"sse\":2,\"ws\":0,\"total\":6},"
 	    "\"requests\":12,\"last_id\":40,\"processes\":["
 	    "{\"pid\":101,\"self\":true,\"uptime_s\":60,\"requests\":5,"
 	    "\"last_id\":40},{\"pid\":102,\"self\":false,\"uptime_s\":3,"
