@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "batch.h"
@@ -49,6 +50,10 @@ struct hub {
 		void *arg;
 	} sources[HUB_SOURCES_MAX];
 	_Atomic int nsources;
+	_Atomic bool stopping;       /* hub_stop asked; the watcher acts */
+	pthread_mutex_t stop_lock;   /* with stop_cond: hub_stop's wait */
+	pthread_cond_t stop_cond;
+	bool stopped;                /* the watcher has closed what it closes */
 };
 
 /* epoll tags for the two non-waiter fds. */
@@ -357,6 +362,56 @@ hub_file(struct hub *h, struct waiter *w)
 		waiter_catch_up(h, w);
 }
 
+/* The worker is ending: streams whose transport says so are closed
+ * properly (a WebSocket with 1001) rather than cut when the process ends.
+ * Writes are non-blocking: what a socket does not take is lost with the
+ * process, and the client resumes from its cursor either way. */
+static void
+hub_close_all(struct hub *h)
+{
+	for (size_t i = 0; i < ROOM_BUCKETS; i++) {
+		struct room *r, *rnext;
+		for (r = h->rooms.buckets[i]; r != NULL; r = rnext) {
+			struct waiter *w, *next;
+			size_t left = r->n;
+			rnext = r->hnext;
+			for (w = r->waiters; w != NULL && left > 0; w = next,
+			    left--) {
+				next = w->next;
+				if (!w->closing && transports[w->kind]->close_on_stop)
+					transports[w->kind]->expire(h, w);
+			}
+		}
+	}
+	pthread_mutex_lock(&h->stop_lock);
+	h->stopped = true;
+	pthread_cond_signal(&h->stop_cond);
+	pthread_mutex_unlock(&h->stop_lock);
+}
+
+void
+hub_stop(struct hub *h, int timeout_ms)
+{
+	struct timespec until;
+	uint64_t one = 1;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	atomic_store(&h->stopping, true);
+	if (write(h->efd, &one, sizeof(one)) < 0)
+		log_warn("hub_stop: eventfd");
+	pthread_mutex_lock(&h->stop_lock);
+	while (!h->stopped &&
+	    pthread_cond_timedwait(&h->stop_cond, &h->stop_lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&h->stop_lock);
+}
+
 static void
 hub_take_incoming(struct hub *h)
 {
@@ -455,6 +510,8 @@ hub_main(void *arg)
 			} else if (p == &tag_event) {
 				drain(h->efd);
 				hub_take_incoming(h);
+				if (atomic_load(&h->stopping) && !h->stopped)
+					hub_close_all(h);
 			} else if (p >= (void *)h->sources && p <
 			    (void *)(h->sources + HUB_SOURCES_MAX)) {
 				struct hub_source *s = p;
@@ -518,6 +575,8 @@ hub_start(const struct hub_options *o)
 		assert(transports[k] && transports[k]->deliver &&
 		    transports[k]->expire);
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->stop_lock, NULL);
+	pthread_cond_init(&h->stop_cond, NULL);
 	if ((h->store = store_open(&o->store)) == NULL ||
 	    store_max_id(h->store, &h->last_seen) != CHAT_OK)
 		goto fail;

@@ -71,6 +71,11 @@ int hub_park(struct hub *h, const struct hub_park_req *r);
 int hub_add_source(struct hub *h, int fd, void (*ready)(struct hub *, void *),
     void *arg);
 
+/* The worker is ending: has the watcher close every stream whose transport
+ * closes at shutdown (a WebSocket, with 1001), and waits until it has, at
+ * most timeout_ms. Call once, from the thread that ends the process. */
+void hub_stop(struct hub *h, int timeout_ms);
+
 /* Counters for monitoring; all since start, waiting ones current. Read
  * from any thread. */
 struct hub_stats {

@@ -50,6 +50,10 @@ struct transport {
 	 * come): the hub catches a stream up in rounds and keeps it after
 	 * each. false: one answer of at most w->limit messages ends it. */
 	bool stream;
+	/* The worker ending calls expire first (hub_stop): a WebSocket's
+	 * close frame, 1001. false: the connection is cut with the process,
+	 * and the client resumes from its cursor. */
+	bool close_on_stop;
 	/* Writes what b (rows of w's room) has after w->cursor, if
 	 * anything. Not called once w is closing. */
 	int (*deliver)(struct hub *h, struct waiter *w, struct batch *b);

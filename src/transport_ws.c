@@ -138,7 +138,8 @@ ws_deliver(struct hub *h, struct waiter *w, struct batch *b)
 	return hub_send(h, w, frames, len, false);
 }
 
-/* The lifetime is over: 1001; the client reconnects with since. */
+/* The lifetime is over, or the worker is ending: 1001; the client
+ * reconnects with since. */
 static int
 ws_expire(struct hub *h, struct waiter *w)
 {
@@ -296,6 +297,7 @@ transport_ws_done(struct hub *h, struct ws_send *s)
 const struct transport transport_ws = {
 	.name = "ws",
 	.stream = true,
+	.close_on_stop = true,
 	.deliver = ws_deliver,
 	.expire = ws_expire,
 	.on_timer = ws_keepalive,
