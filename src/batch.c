@@ -62,24 +62,6 @@ batch_sse_row(struct batch *b, size_t i, struct buf *tmp)
 		b->sse.oom = 1;
 }
 
-/* The events of all rows, built the first time an SSE waiter needs it. */
-static int
-batch_sse(struct batch *b)
-{
-	struct buf tmp = { 0 };
-
-	if (b->have_sse)
-		return b->sse.oom ? -1 : 0;
-	b->have_sse = true;
-	for (size_t i = 0; i < b->n; i++) {
-		b->sse_off[i] = b->sse.len;
-		batch_sse_row(b, i, &tmp);
-	}
-	b->sse_off[b->n] = b->sse.len;
-	buf_free(&tmp);
-	return b->sse.oom ? -1 : 0;
-}
-
 /* Row i's WebSocket frame: a message frame around its JSON piece, or a
  * delete frame for a tombstone. The text is built in tmp, then framed. */
 static void
@@ -99,23 +81,25 @@ batch_ws_row(struct batch *b, size_t i, struct buf *tmp)
 		b->ws.oom = 1;
 }
 
-/* The frames of all rows, built the first time a WebSocket needs them:
- * server frames are unmasked, so every socket gets the same bytes. */
+/* One encoding of all rows (SSE events, WebSocket frames) into out, row i
+ * at off[i], built the first time a waiter needs it (*have then set):
+ * server frames and events are the same bytes for every connection. */
 static int
-batch_ws(struct batch *b)
+batch_build(struct batch *b, struct buf *out, size_t *off, bool *have,
+    void (*row)(struct batch *, size_t, struct buf *))
 {
 	struct buf tmp = { 0 };
 
-	if (b->have_ws)
-		return b->ws.oom ? -1 : 0;
-	b->have_ws = true;
+	if (*have)
+		return out->oom ? -1 : 0;
+	*have = true;
 	for (size_t i = 0; i < b->n; i++) {
-		b->ws_off[i] = b->ws.len;
-		batch_ws_row(b, i, &tmp);
+		off[i] = out->len;
+		row(b, i, &tmp);
 	}
-	b->ws_off[b->n] = b->ws.len;
+	off[b->n] = out->len;
 	buf_free(&tmp);
-	return b->ws.oom ? -1 : 0;
+	return out->oom ? -1 : 0;
 }
 
 size_t
@@ -164,7 +148,8 @@ int
 batch_events(struct batch *b, size_t first, const char **data, size_t *len)
 {
 	assert(first < b->n);
-	if (batch_sse(b) == -1)
+	if (batch_build(b, &b->sse, b->sse_off, &b->have_sse,
+	    batch_sse_row) == -1)
 		return -1;
 	assert(b->sse_off[first] <= b->sse.len);
 	*data = b->sse.data + b->sse_off[first];
@@ -176,7 +161,8 @@ int
 batch_frames(struct batch *b, size_t first, const char **data, size_t *len)
 {
 	assert(first < b->n);
-	if (batch_ws(b) == -1)
+	if (batch_build(b, &b->ws, b->ws_off, &b->have_ws,
+	    batch_ws_row) == -1)
 		return -1;
 	assert(b->ws_off[first] <= b->ws.len);
 	*data = b->ws.data + b->ws_off[first];
