@@ -3,6 +3,7 @@
 # 127.0.0.1:$PORT in the foreground with conf/apache.conf, as `make
 # run-apache` (proxy: mod_proxy_fcgi to a worker this script starts) and
 # `make run-fcgid` (fcgid: Apache spawns the workers) do, and the tests.
+# WebSockets go to the workers' own sockets in $FCGICHAT_VAR/ws-MODE.
 # Environment: PORT (8080), FCGICHAT_ROOT (the tree above this script),
 # FCGICHAT_VAR (database, sockets, logs; $ROOT/var), FCGICHAT_BIN
 # ($ROOT/cgi-bin/fcgichat.fcgi) and any FCGICHAT_* setting of the worker;
