@@ -133,6 +133,9 @@ const SCRIPT = [
   ['long-poll that times out', 'GET', '/api/rooms/lobby/messages?since=1000&wait=1'],
   ['long-poll answered at once', 'GET', '/api/rooms/lobby/messages?since=0&wait=5'],
   ['events, bad Last-Event-ID', 'GET', '/api/rooms/lobby/events', { headers: { 'Last-Event-ID': 'abc' } }],
+  // Proxied to the worker's WebSocket socket, which answers 426 to a GET
+  // that asks for no upgrade.
+  ['WebSocket path without upgrade', 'GET', '/api/rooms/lobby/ws'],
   ['CORS read', 'GET', '/api/rooms/lobby/messages', { headers: { Origin: APP } }],
   ['CORS preflight', 'OPTIONS', '/api/rooms/lobby/messages', { headers: { Origin: APP, 'Access-Control-Request-Method': 'POST' } }],
   ['preflight, other origin', 'OPTIONS', '/api/rooms/lobby/messages', { headers: { Origin: 'http://other.example' } }],
@@ -208,6 +211,7 @@ describe('the same answers from every front end', () => {
     assert.equal(byName['script'].headers['content-type'], 'text/javascript; charset=utf-8');
     assert.equal(byName['page'].headers['content-security-policy'], "default-src 'self'");
     assert.equal(byName['config beside the page'].status, 403);
+    assert.equal(byName['WebSocket path without upgrade'].status, 426);
     for (const fe of FRONTENDS.slice(1)) {
       for (let i = 0; i < ref.length; i++) {
         assert.deepEqual(answers[fe][i], ref[i], `${fe} differs from ${FRONTENDS[0]} on "${ref[i].name}"`);
