@@ -229,7 +229,6 @@ static enum chat_error
 door_check(struct door *d, const struct http_request *rq, char *room,
     struct query_params *q, char accept[WS_ACCEPT_LEN + 1], const char **why)
 {
-	const char *cors = NULL;
 	enum chat_error e;
 
 	*why = NULL;
@@ -239,11 +238,11 @@ door_check(struct door *d, const struct http_request *rq, char *room,
 		return CHAT_E_METHOD_NOT_ALLOWED;
 	if ((e = query_parse(rq->query, q, why)) != CHAT_OK)
 		return e;
-	if (!origin_check(d->cfg, rq->origin, rq->proto != NULL &&
-	    strcasecmp(rq->proto, "https") == 0, rq->host, &cors))
-		return chat_error_why(why, CHAT_E_FORBIDDEN, "Pages of this "
-		    "origin may not use this chat; the server's "
-		    "FCGICHAT_ALLOW_ORIGINS lists those that may.");
+	if (!origin_check_ws(d->cfg, rq->origin, rq->proto != NULL &&
+	    strcasecmp(rq->proto, "https") == 0, rq->host))
+		return chat_error_why(why, CHAT_E_FORBIDDEN, "Pages of another "
+		    "origin may not open a WebSocket to this chat; the "
+		    "server's FCGICHAT_ALLOW_ORIGINS lists those that may.");
 	if (ws_handshake(rq->upgrade, rq->connection, rq->ws_version,
 	    rq->ws_key, accept, why) != WS_HS_OK)
 		return CHAT_E_UPGRADE_REQUIRED;
