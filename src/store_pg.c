@@ -131,6 +131,8 @@ pg_fail(struct store *s, const PGresult *r, const char *fn)
 	const char *msg = r != NULL ? PQresultErrorMessage(r) : "";
 	size_t n = sizeof(pg_unavailable) / sizeof(pg_unavailable[0]);
 
+	if (r == NULL && s->conn == NULL)
+		return CHAT_E_UNAVAILABLE;   /* down: pg_ready said so once */
 	if (*msg == '\0' && s->conn != NULL)
 		msg = PQerrorMessage(s->conn);
 	log_warnx("%s: %.*s", fn, (int)strcspn(msg, "\n"), msg);
@@ -197,23 +199,49 @@ pg_ready(struct store *s)
 	return true;
 }
 
+/* Runs prepared statement k (sql NULL) or sql. A connection found dead
+ * by a statement that began nothing (outside a transaction: a BEGIN, or a
+ * read) is made again and the statement run once more: every thread's
+ * connection dies with a server restart, and its first statement after
+ * it should not answer 503 for a server that is back. Inside a
+ * transaction the failure stands (its earlier statements are gone). */
+static PGresult *
+pg_try(struct store *s, enum store_pg_stmt k, const char *sql, int n,
+    const char *const *v)
+{
+	char name[16];
+	PGresult *r = NULL;
+	bool idle;
+
+	snprintf(name, sizeof(name), "s%d", (int)k);
+	for (int tries = 0; tries < 2 && pg_ready(s); tries++) {
+		idle = PQtransactionStatus(s->conn) == PQTRANS_IDLE;
+		PQclear(r);
+		r = sql != NULL ? PQexec(s->conn, sql) :
+		    PQexecPrepared(s->conn, name, n, v, NULL, NULL, 0);
+		if (!idle || PQstatus(s->conn) == CONNECTION_OK)
+			break;
+		s->retry_at = 0;   /* reconnect now, once */
+	}
+	return r;
+}
+
+static bool
+pg_good(const PGresult *r)
+{
+	ExecStatusType st = PQresultStatus(r);
+
+	return r != NULL && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK);
+}
+
 PGresult *
 pg_run(struct store *s, enum store_pg_stmt k, int n, const char *const *v,
     const char *fn, enum chat_error *e)
 {
-	char name[16];
 	PGresult *r;
-	ExecStatusType st;
 
 	assert((unsigned)k < PG__MAX && n >= 0);
-	if (!pg_ready(s)) {
-		*e = CHAT_E_UNAVAILABLE;
-		return NULL;
-	}
-	snprintf(name, sizeof(name), "s%d", (int)k);
-	r = PQexecPrepared(s->conn, name, n, v, NULL, NULL, 0);
-	st = PQresultStatus(r);
-	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+	if (pg_good(r = pg_try(s, k, NULL, n, v)))
 		return r;
 	*e = pg_fail(s, r, fn);
 	PQclear(r);
@@ -224,13 +252,9 @@ enum chat_error
 pg_exec(struct store *s, const char *sql, const char *fn)
 {
 	enum chat_error e = CHAT_OK;
-	PGresult *r;
+	PGresult *r = pg_try(s, PG__MAX, sql, 0, NULL);
 
-	if (!pg_ready(s))
-		return CHAT_E_UNAVAILABLE;
-	r = PQexec(s->conn, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
-	    PQresultStatus(r) != PGRES_TUPLES_OK)
+	if (!pg_good(r))
 		e = pg_fail(s, r, fn);
 	PQclear(r);
 	return e;

@@ -60,12 +60,15 @@ pg_listen_connect(struct store *s)
 }
 
 /* Drops a lost connection: its socket leaves the set (a closed socket
- * would keep the set readable). */
+ * would keep the set readable). libpq may have closed the socket already
+ * when it saw the end of the connection, which took it out of the set
+ * (EBADF, or ENOENT when the number is another file's by now). */
 static void
 pg_listen_drop(struct store *s)
 {
 	if (s->listen_sock >= 0 &&
-	    epoll_ctl(s->wake_fd, EPOLL_CTL_DEL, s->listen_sock, NULL) == -1)
+	    epoll_ctl(s->wake_fd, EPOLL_CTL_DEL, s->listen_sock, NULL) == -1 &&
+	    errno != EBADF && errno != ENOENT)
 		log_warn("store_wake: epoll_ctl");
 	s->listen_sock = -1;
 	PQfinish(s->listen);

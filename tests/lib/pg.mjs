@@ -18,6 +18,9 @@ let dir = process.env.FCGICHAT_PG_DIR || '';
 let ours = false;
 let made = 0;
 
+// Settings for a throwaway cluster: nothing here must survive a power cut.
+const PG_OPTS = '-c fsync=off -c full_page_writes=off';
+
 function cluster(...args) {
   return execFileSync('sh', [CLUSTER, ...args], { encoding: 'utf8' }).trim();
 }
@@ -27,7 +30,7 @@ export function pgDir() {
   if (dir) return dir;
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fcgichat-pg-'));
   fs.chmodSync(dir, 0o755);
-  cluster('start', dir, '-c fsync=off -c synchronous_commit=off -c full_page_writes=off');
+  cluster('start', dir, PG_OPTS);
   ours = true;
   process.on('exit', () => {
     try { cluster('stop', dir); } catch {}
@@ -59,3 +62,12 @@ export function pgRestart() {
 }
 
 export const pgOwned = () => ours;
+
+// Stops the server (fast shutdown: clients are disconnected) and starts
+// it again with the same settings, for the fault tests.
+export function pgStop() {
+  cluster('stop', pgDir());
+}
+export function pgStart() {
+  cluster('start', pgDir(), PG_OPTS);
+}
