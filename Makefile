@@ -117,6 +117,15 @@ run-apache run-fcgid: deps-run
 		FCGICHAT_BIN=$(CURDIR)/$(BIN) PORT=$(PORT) exec sh \
 		conf/run-apache.sh $(if $(filter run-fcgid,$@),fcgid,proxy)
 
+# Two hosts on one PostgreSQL database (conf/run-pg.sh): a throwaway
+# cluster and two lighttpd on $(PORT) and $(PORT)+1. Ctrl-C stops all.
+.PHONY: run-pg
+run-pg: deps-run
+	@sh tests/deps.sh postgresql
+	@$(MAKE) --no-print-directory $(BIN)
+	FCGICHAT_ROOT=$(CURDIR) FCGICHAT_BIN=$(CURDIR)/$(BIN) \
+		FCGICHAT_PROCS=$(PROCS) PORT=$(PORT) exec sh conf/run-pg.sh
+
 # --- tests ---------------------------------------------------------------
 
 unit: $(UNIT:%=build/tests/%)
