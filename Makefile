@@ -4,12 +4,12 @@
 PORT ?= 8080
 PROCS ?= 2
 CC ?= cc
-PKGS := libfcgi libsqlite3 libcjson nettle
+PKGS := libfcgi libsqlite3 libcjson nettle libpq
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-missing-field-initializers
-CPPFLAGS += -std=c11 -D_GNU_SOURCE -Isrc -Ibuild
-LDLIBS := -lfcgi -lsqlite3 -lcjson -lnettle -lpthread
+CPPFLAGS += -std=c11 -D_GNU_SOURCE -Isrc -Ibuild -I/usr/include/postgresql
+LDLIBS := -lfcgi -lsqlite3 -lpq -lcjson -lnettle -lpthread
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 # The sanitizer build uses clang: its UBSan writes reports where
@@ -19,11 +19,13 @@ ASAN_CC ?= clang
 
 SRC := $(filter-out src/main.c,$(wildcard src/*.c))
 SQL := $(sort $(wildcard sql/[0-9]*.sql))
+SQL_PG := $(sort $(wildcard sql/pg/[0-9]*.sql))
 UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 
 # Two builds of everything: build/ (normal) and build/asan/ (sanitizers).
-OBJ := $(SRC:src/%.c=build/%.o) build/sql_migrations.o
-ASAN_OBJ := $(SRC:src/%.c=build/asan/%.o) build/asan/sql_migrations.o
+OBJ := $(SRC:src/%.c=build/%.o) build/sql_migrations.o build/sql_pg_migrations.o
+ASAN_OBJ := $(SRC:src/%.c=build/asan/%.o) build/asan/sql_migrations.o \
+	build/asan/sql_pg_migrations.o
 
 BIN := cgi-bin/fcgichat.fcgi
 ASAN_BIN := build/asan/fcgichat.fcgi
@@ -38,14 +40,18 @@ build build/asan build/tests build/asan/tests:
 
 build/sql_migrations.c: src/embed-sql.sh $(SQL) | build
 	sh src/embed-sql.sh $(SQL) > $@.tmp && mv $@.tmp $@
+build/sql_pg_migrations.c: src/embed-sql.sh $(SQL_PG) | build
+	sh src/embed-sql.sh -n store_pg_migrations $(SQL_PG) > $@.tmp && \
+		mv $@.tmp $@
 
 build/%.o: src/%.c src/*.h | build
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -c -o $@ $<
-build/sql_migrations.o: build/sql_migrations.c
+build/sql_migrations.o build/sql_pg_migrations.o: build/%.o: build/%.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 build/asan/%.o: src/%.c src/*.h | build/asan
 	$(ASAN_CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(SAN) -c -o $@ $<
-build/asan/sql_migrations.o: build/sql_migrations.c | build/asan
+build/asan/sql_migrations.o build/asan/sql_pg_migrations.o: \
+		build/asan/%.o: build/%.c | build/asan
 	$(ASAN_CC) $(CPPFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
 
 build/libchat.a: $(OBJ)
@@ -74,9 +80,9 @@ build/tests/fdhold: tests/faults/fdhold.c | build/tests
 
 # Debian packages: what `make run` needs, and what the tests add.
 DEPS_RUN := gcc make pkg-config libc6-dev libfcgi-dev libsqlite3-dev \
-	libcjson-dev nettle-dev sqlite3 lighttpd
+	libcjson-dev nettle-dev libpq-dev sqlite3 lighttpd
 DEPS_TEST := $(DEPS_RUN) libcmocka-dev clang libclang-rt-14-dev \
-	apache2 libapache2-mod-fcgid chromium curl
+	apache2 libapache2-mod-fcgid chromium curl postgresql
 
 deps-run:
 	@sh tests/deps.sh $(DEPS_RUN)
@@ -110,6 +116,15 @@ run-apache run-fcgid: deps-run
 	FCGICHAT_ROOT=$(CURDIR) FCGICHAT_VAR=$(CURDIR)/var \
 		FCGICHAT_BIN=$(CURDIR)/$(BIN) PORT=$(PORT) exec sh \
 		conf/run-apache.sh $(if $(filter run-fcgid,$@),fcgid,proxy)
+
+# Two hosts on one PostgreSQL database (conf/run-pg.sh): a throwaway
+# cluster and two lighttpd on $(PORT) and $(PORT)+1. Ctrl-C stops all.
+.PHONY: run-pg
+run-pg: deps-run
+	@sh tests/deps.sh postgresql
+	@$(MAKE) --no-print-directory $(BIN)
+	FCGICHAT_ROOT=$(CURDIR) FCGICHAT_BIN=$(CURDIR)/$(BIN) \
+		FCGICHAT_PROCS=$(PROCS) PORT=$(PORT) exec sh conf/run-pg.sh
 
 # --- tests ---------------------------------------------------------------
 
@@ -149,7 +164,8 @@ FUZZ_TARGETS := \
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_CFLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_OBJ := $(SRC:src/%.c=build/fuzz/%.o) build/fuzz/sql_migrations.o
+FUZZ_OBJ := $(SRC:src/%.c=build/fuzz/%.o) build/fuzz/sql_migrations.o \
+	build/fuzz/sql_pg_migrations.o
 FUZZ_BIN := $(foreach t,$(FUZZ_TARGETS),build/fuzz/$(firstword $(subst :, ,$(t))))
 
 build/fuzz:
@@ -157,7 +173,8 @@ build/fuzz:
 build/fuzz/%.o: src/%.c src/*.h | build/fuzz
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(WARN) \
 		-c -o $@ $<
-build/fuzz/sql_migrations.o: build/sql_migrations.c | build/fuzz
+build/fuzz/sql_migrations.o build/fuzz/sql_pg_migrations.o: \
+		build/fuzz/%.o: build/%.c | build/fuzz
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 build/fuzz/libchat.a: $(FUZZ_OBJ)
 	rm -f $@ && ar rcs $@ $^

@@ -533,20 +533,23 @@ check_db(struct check *k, const struct config *c, struct store_health *h)
 {
 	struct store_options so = store_options_from_config(c);
 	struct stat sb;
+	bool file = store_is_file(c->db_path);
 
-	if (stat(c->db_path, &sb) == -1) {
+	if (file && stat(c->db_path, &sb) == -1) {
 		check_say(k, "error", "database %s: %s: create it with "
 		    "`fcgichat.fcgi --init` as the user the workers run as",
 		    c->db_path, strerror(errno));
 		return;
 	}
-	check_private(k, "database", c->db_path, &sb);
+	if (file)
+		check_private(k, "database", c->db_path, &sb);
 	if (store_inspect(&so, h) == -1 || !h->exists) {
 		check_say(k, "error", "database %s: %s", c->db_path, h->error);
 		return;
 	}
 	check_schema(k, h, c->db_path);
-	check_notify(k, c->db_path);
+	if (file)
+		check_notify(k, c->db_path);
 }
 
 int
@@ -556,7 +559,8 @@ admin_check(const struct config *c, FILE *out)
 	struct store_health h = { .last_id = -1 };
 
 	check_say(&k, "ok", "configuration (FCGICHAT_* variables)");
-	check_dir(&k, c->db_path);
+	if (store_is_file(c->db_path))
+		check_dir(&k, c->db_path);
 	check_db(&k, c, &h);
 	check_ws(&k, c->ws_sockets);
 	if (k.errors > 0) {

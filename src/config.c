@@ -46,7 +46,12 @@ token_ok(const char *t)
 
 const struct config_var config_vars[] = {
 	{ "FCGICHAT_DB", "var/chat.db", TEXT(db_path),
-	    .help = "SQLite database file" },
+	    .help = "SQLite database file, or a postgresql:// URI (libpq) "
+	    "for PostgreSQL" },
+	{ "FCGICHAT_STATE", NULL, TEXT(state_path),
+	    .help = "path prefix of this host's own files (per-address "
+	    "limits, stats, the retention lock); unset: FCGICHAT_DB when it "
+	    "is a file, else var/chat" },
 	{ "FCGICHAT_PREFIX", "/api", TEXT(prefix), .check = prefix_ok,
 	    .rule = "must start with / and be at most 64 bytes",
 	    .help = "URL path the API is mounted at" },
@@ -223,6 +228,11 @@ config_load(struct config *c)
 	memset(c, 0, sizeof(*c));
 	for (const struct config_var *v = config_vars; v->name; v++)
 		bad |= config_var_load(c, v);
+	/* A server's URI is no place for files: PostgreSQL's hosts keep
+	 * their own under FCGICHAT_STATE. */
+	if (c->state_path == NULL && c->db_path != NULL)
+		c->state_path = store_is_file(c->db_path) ? c->db_path :
+		    "var/chat";
 	if (c->stats_allow == STATS_TOKEN && c->stats_token == NULL) {
 		log_errorx("config: FCGICHAT_STATS_ALLOW=token needs "
 		    "FCGICHAT_STATS_TOKEN");

@@ -20,6 +20,10 @@ enum stats_access { STATS_LOOPBACK, STATS_TOKEN, STATS_OPEN };
  * default and range. */
 struct config {
 	const char *db_path;    /* FCGICHAT_DB */
+	const char *state_path; /* FCGICHAT_STATE: this host's files are it +
+	                         * "-limits", "-stats", "-lock"; db_path
+	                         * when unset and that is a file, else
+	                         * "var/chat" */
 	const char *prefix;     /* FCGICHAT_PREFIX */
 	const char *socket;     /* FCGICHAT_SOCKET or --socket, NULL: none */
 	const char *ws_sockets; /* FCGICHAT_WS_SOCKETS, NULL: no WebSocket */

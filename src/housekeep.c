@@ -48,7 +48,7 @@ housekeep_lead(struct housekeeper *k)
 
 	if (k->lock_fd >= 0)
 		return true;
-	if (snprintf(path, sizeof(path), "%s-lock", k->cfg->db_path) >=
+	if (snprintf(path, sizeof(path), "%s-lock", k->cfg->state_path) >=
 	    (int)sizeof(path))
 		return false;
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {

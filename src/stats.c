@@ -378,7 +378,7 @@ stats_answer(struct buf *b, const struct config *c, struct store *s,
 	if (a == NULL)
 		return e;
 	stats_publish(h);
-	stats_sum(a, stats_collect(c->db_path, a->files, STATS_MAX_PROCS), now);
+	stats_sum(a, stats_collect(c->state_path, a->files, STATS_MAX_PROCS), now);
 	if ((e = stats_database(&a->j, c, s)) == CHAT_OK &&
 	    json_stats(b, &a->j) == -1)
 		e = CHAT_E_INTERNAL;

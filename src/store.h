@@ -2,10 +2,14 @@
  * It opens and migrates the database, appends messages (idempotently, by
  * client_id), reads them after or before an id, lists rooms, deletes,
  * prunes, imports, inspects, and wakes the watchers of every process
- * after a commit. This build's engine is SQLite (store_sqlite.c,
- * store_schema.c, store_append.c, store_maint.c, store_wake.c; their
- * private header is store_sqlite.h), the only files that know SQLite.
- * Notes marked "SQLite:" say how that engine meets the contract; the
+ * after a commit. Two engines meet it, chosen by the database's path
+ * (store.c dispatches): a postgresql:// or postgres:// URI is PostgreSQL
+ * (store_pg.c, store_pg_schema.c, store_pg_write.c, store_pg_wake.c;
+ * private header store_pg.h), the only files that know libpq; anything
+ * else is an SQLite file (store_sqlite.c, store_schema.c,
+ * store_append.c, store_maint.c, store_wake.c; private header
+ * store_sqlite.h), the only files that know SQLite. Notes marked
+ * "SQLite:" or "PostgreSQL:" say how each engine meets the contract; the
  * last section is SQLite's alone.
  *
  * Errors: functions returning enum chat_error give CHAT_E_UNAVAILABLE when
@@ -30,7 +34,8 @@
 struct store;
 
 struct store_options {
-	const char *path;       /* where the database is (SQLite: its file) */
+	const char *path;       /* where the database is (SQLite: its file;
+	                         * PostgreSQL: a libpq URI) */
 	bool sync_full;         /* every commit on disk before it is
 	                         * acknowledged (SQLite: PRAGMA
 	                         * synchronous=FULL instead of NORMAL) */
@@ -40,10 +45,19 @@ struct store_options {
 
 /* --- opening --------------------------------------------------------- */
 
+/* True when path names an SQLite file, false for a server's URI
+ * (postgresql:// or postgres://): what --check, the per-host files and
+ * the logs need to know. */
+bool store_is_file(const char *path);
+
 /* Opens a connection to the database, which must already have the
  * current schema (see store_migrate), applies o's settings and readies
  * its statements. Returns NULL on failure (logged). Free with
- * store_free. SQLite: also checks that the journal mode is WAL. */
+ * store_free. SQLite: also checks that the journal mode is WAL.
+ * PostgreSQL: the server must be reachable now; a connection lost later
+ * is made again (at most every 2 s) by the next call, which answers
+ * CHAT_E_UNAVAILABLE until it is back. lock_timeout is
+ * busy_timeout_ms. */
 struct store *store_open(const struct store_options *o);
 
 /* Closes the connection and the wake descriptor, if it made one.
@@ -56,10 +70,14 @@ void store_free(struct store *s);
  * needs write access whatever o->readonly says. Returns 0, or -1
  * (logged). SQLite: creates the file with mode 0600 (in a directory it
  * creates 0700 if missing) and its notify file, sets WAL mode; the
- * migrations are sql/[0-9]*.sql and the version is PRAGMA user_version. */
+ * migrations are sql/[0-9]*.sql and the version is PRAGMA user_version.
+ * PostgreSQL: the migrations are sql/pg/[0-9]*.sql, the version is the
+ * table fcgichat_schema, and processes on several hosts serialize on an
+ * advisory lock; the database itself must exist. */
 int store_migrate(const struct store_options *o);
 
-/* The schema version the program expects (the newest migration). */
+/* The schema version the program expects (the newest migration); both
+ * engines have the same number of migrations. */
 int store_schema_version(void);
 
 /* True when s was asked to open read-write but could only be opened
@@ -91,7 +109,12 @@ bool store_readonly(struct store *s);
  *   - a send may wait for the commit in progress and then its own: up to
  *     twice busy_timeout_ms;
  *   - the strings passed must stay valid until store_append returns
- *     (another thread reads them), which they do, being the caller's. */
+ *     (another thread reads them), which they do, being the caller's.
+ * PostgreSQL: the same queue (one per engine), and ids become visible in
+ * id order on every host: the insert trigger hands them out under a
+ * transaction-scoped advisory lock (sql/pg/001_init.sql has the
+ * argument); a retry on another host finds the row by the same unique
+ * index. */
 enum chat_error store_append(struct store *s, const char *room,
     const char *nick, const char *text, const char *client_id,
     struct chat_message *out, bool *created);
@@ -169,7 +192,9 @@ struct store_retention {
  * pause between them, so sends never wait long. Wakes nobody: readers
  * lose nothing they could still be sent. Adds the rows removed to
  * *removed (may be NULL). On failure the batches already committed stay
- * committed. */
+ * committed. PostgreSQL: one process of all hosts prunes at a time
+ * (pg_try_advisory_lock); the others return CHAT_OK at once, having
+ * removed nothing. */
 enum chat_error store_prune(struct store *s, const struct store_retention *r,
     int64_t now_ms, int64_t *removed);
 
@@ -224,8 +249,11 @@ int store_inspect(const struct store_options *o, struct store_health *out);
  * and store_wake_drain from the thread that uses s (any thread may poll
  * the descriptor).
  *
- * (An engine on a server may give, say, the socket of a connection that
- * listens for the server's notifications.) SQLite: an inotify instance
+ * PostgreSQL: an epoll set holding the socket of a connection of its own
+ * that LISTENs for the insert trigger's NOTIFY (every commit of every
+ * host, psql's too); store_wake_drain consumes the notifications and,
+ * once that connection is lost, makes it again with backoff (the
+ * caller's timer catches up meanwhile). SQLite: an inotify instance
  * watching the notify file path + "-notify" (store_notify_path), which
  * every commit of every process rewrites. It watches the file itself,
  * not its directory: SQLite's writes to the -wal file beside it would
@@ -257,7 +285,8 @@ char *store_notify_path(const char *db_path);
 
 /* True when the database file and its -wal and -shm files (those that
  * exist) can be opened for writing now: a process stuck read-only
- * (store_readonly) could then be replaced by one that writes. */
+ * (store_readonly) could then be replaced by one that writes. Always
+ * true for PostgreSQL (nothing there is stuck read-only). */
 bool store_writable(const char *db_path);
 
 #endif

@@ -181,7 +181,7 @@ store_group_commit(struct store *s, struct pending *me)
 }
 
 enum chat_error
-store_append(struct store *s, const char *room, const char *nick,
+store_sqlite_append(struct store *s, const char *room, const char *nick,
     const char *text, const char *client_id, struct chat_message *out,
     bool *created)
 {

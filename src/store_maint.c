@@ -69,7 +69,7 @@ store_del_find(struct store *s, int64_t id, char **room)
 }
 
 enum chat_error
-store_delete(struct store *s, int64_t id, struct chat_message *tomb)
+store_sqlite_delete(struct store *s, int64_t id, struct chat_message *tomb)
 {
 	struct chat_message m = { .ts = chat_now_ms(), .deletes = id };
 	enum chat_error e;
@@ -243,8 +243,8 @@ prune_room(struct store *s, const char *room, const struct store_retention *r,
 }
 
 enum chat_error
-store_prune(struct store *s, const struct store_retention *r, int64_t now_ms,
-    int64_t *removed)
+store_sqlite_prune(struct store *s, const struct store_retention *r,
+    int64_t now_ms, int64_t *removed)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -285,7 +285,7 @@ import_one(struct store *s, const struct chat_message *m, size_t *stored)
 }
 
 enum chat_error
-store_import(struct store *s, const struct chat_message *v, size_t n,
+store_sqlite_import(struct store *s, const struct chat_message *v, size_t n,
     size_t *stored)
 {
 	size_t k = 0;

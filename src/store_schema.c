@@ -132,7 +132,7 @@ store_schema_version(void)
 }
 
 bool
-store_writable(const char *db_path)
+store_sqlite_writable(const char *db_path)
 {
 	static const char *const suffix[] = { "", "-wal", "-shm" };
 	char path[PATH_MAX];
@@ -267,7 +267,7 @@ done:
 
 /* Needs write access: o->readonly does not apply here. */
 int
-store_migrate(const struct store_options *o)
+store_sqlite_migrate(const struct store_options *o)
 {
 	struct retry r;
 	sqlite3 *db = NULL;
@@ -349,7 +349,8 @@ inspect_schema(sqlite3 *db, struct retry *r, struct store_health *out)
 }
 
 int
-store_inspect(const struct store_options *o, struct store_health *out)
+store_sqlite_inspect(const struct store_options *o,
+    struct store_health *out)
 {
 	struct retry r;
 	sqlite3 *db = NULL;

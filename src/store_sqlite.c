@@ -123,7 +123,7 @@ store_prepare(struct store *s, const char *path)
 }
 
 struct store *
-store_open(const struct store_options *o)
+store_sqlite_open(const struct store_options *o)
 {
 	struct store *s;
 	int flags = SQLITE_OPEN_NOMUTEX |
@@ -133,6 +133,7 @@ store_open(const struct store_options *o)
 		log_error("store_open");
 		return NULL;
 	}
+	s->engine = &store_sqlite_engine;
 	s->notify_fd = s->wake_fd = -1;
 	if (sqlite3_open_v2(o->path, &s->db, flags, NULL) != SQLITE_OK) {
 		log_errorx("store_open: %s: %s (run `fcgichat.fcgi --init`?)",
@@ -148,12 +149,12 @@ store_open(const struct store_options *o)
 	store_notify_open(s, o->path, !o->readonly);
 	return s;
 fail:
-	store_free(s);
+	store_sqlite_free(s);
 	return NULL;
 }
 
 void
-store_free(struct store *s)
+store_sqlite_free(struct store *s)
 {
 	if (s == NULL)
 		return;
@@ -166,7 +167,7 @@ store_free(struct store *s)
 }
 
 bool
-store_readonly(struct store *s)
+store_sqlite_readonly(struct store *s)
 {
 	return sqlite3_db_readonly(s->db, "main") == 1;
 }
@@ -384,8 +385,9 @@ store_room_info(struct store *s, const char *room,
 /* One read transaction, so the messages and *info agree. On failure out
  * is as it was. */
 enum chat_error
-store_read(struct store *s, const char *room, const struct store_query *q,
-    struct chat_list *out, struct store_read_info *info)
+store_sqlite_read(struct store *s, const char *room,
+    const struct store_query *q, struct chat_list *out,
+    struct store_read_info *info)
 {
 	size_t n0 = out != NULL ? out->n : 0;
 	enum chat_error e;
@@ -415,7 +417,7 @@ store_read(struct store *s, const char *room, const struct store_query *q,
 }
 
 enum chat_error
-store_read_after(struct store *s, int64_t after, int limit,
+store_sqlite_read_after(struct store *s, int64_t after, int limit,
     struct chat_list *out)
 {
 	sqlite3_stmt *st = s->st[STMT_AFTER];
@@ -437,7 +439,7 @@ store_read_after(struct store *s, int64_t after, int limit,
 }
 
 enum chat_error
-store_max_id(struct store *s, int64_t *out)
+store_sqlite_max_id(struct store *s, int64_t *out)
 {
 	return store_int(s, STMT_MAX_ID, "store_max_id", out);
 }
@@ -467,7 +469,7 @@ room_push(struct chat_room_list *l, const char *name, int64_t last_id,
 /* A room name longer than the API allows (typed in by hand) is left out
  * rather than listed cut short under a name that does not exist. */
 enum chat_error
-store_rooms(struct store *s, struct chat_room_list *out)
+store_sqlite_rooms(struct store *s, struct chat_room_list *out)
 {
 	sqlite3_stmt *st = s->st[STMT_ROOMS];
 	size_t n0 = out->n;
@@ -494,3 +496,23 @@ store_rooms(struct store *s, struct chat_room_list *out)
 		out->n = n0;
 	return e;
 }
+
+const struct store_engine store_sqlite_engine = {
+	.name = "sqlite",
+	.open = store_sqlite_open,
+	.free = store_sqlite_free,
+	.migrate = store_sqlite_migrate,
+	.readonly = store_sqlite_readonly,
+	.append = store_sqlite_append,
+	.read = store_sqlite_read,
+	.read_after = store_sqlite_read_after,
+	.max_id = store_sqlite_max_id,
+	.rooms = store_sqlite_rooms,
+	.delete = store_sqlite_delete,
+	.prune = store_sqlite_prune,
+	.import = store_sqlite_import,
+	.inspect = store_sqlite_inspect,
+	.wake_fd = store_sqlite_wake_fd,
+	.wake_drain = store_sqlite_wake_drain,
+	.writable = store_sqlite_writable,
+};

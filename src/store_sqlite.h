@@ -14,6 +14,7 @@
 #include "chat.h"
 #include "error.h"
 #include "store.h"
+#include "store_engine.h"
 
 /* The statements prepared once per connection; their SQL is the table
  * store_sql in store_sqlite.c, the one place to read them all. */
@@ -46,6 +47,7 @@ enum store_stmt {
 /* One connection. The wake_* fields belong to store_wake.c and are made
  * on the first store_wake_fd. */
 struct store {
+	const struct store_engine *engine;   /* &store_sqlite_engine, first */
 	sqlite3 *db;
 	sqlite3_stmt *st[STMT__MAX];
 	char *notify_path;      /* path + "-notify"; NULL when out of memory */
@@ -56,6 +58,35 @@ struct store {
 	bool wake_tried;        /* store_wake_fd made (or failed to make) it */
 	int64_t wake_rewatch_at; /* chat_mono_ms() of the next watch anew */
 };
+
+/* --- the engine's entries: store.h's functions of the same name -------- */
+
+struct store *store_sqlite_open(const struct store_options *o);
+void store_sqlite_free(struct store *s);
+int store_sqlite_migrate(const struct store_options *o);
+bool store_sqlite_readonly(struct store *s);
+enum chat_error store_sqlite_append(struct store *s, const char *room,
+    const char *nick, const char *text, const char *client_id,
+    struct chat_message *out, bool *created);
+enum chat_error store_sqlite_read(struct store *s, const char *room,
+    const struct store_query *q, struct chat_list *out,
+    struct store_read_info *info);
+enum chat_error store_sqlite_read_after(struct store *s, int64_t after,
+    int limit, struct chat_list *out);
+enum chat_error store_sqlite_max_id(struct store *s, int64_t *out);
+enum chat_error store_sqlite_rooms(struct store *s,
+    struct chat_room_list *out);
+enum chat_error store_sqlite_delete(struct store *s, int64_t id,
+    struct chat_message *tomb);
+enum chat_error store_sqlite_prune(struct store *s,
+    const struct store_retention *r, int64_t now_ms, int64_t *removed);
+enum chat_error store_sqlite_import(struct store *s,
+    const struct chat_message *v, size_t n, size_t *stored);
+int store_sqlite_inspect(const struct store_options *o,
+    struct store_health *out);
+int store_sqlite_wake_fd(struct store *s);
+void store_sqlite_wake_drain(struct store *s);
+bool store_sqlite_writable(const char *db_path);
 
 /* --- store_schema.c: retries outside SQLite's busy handler ------------- */
 

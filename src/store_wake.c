@@ -93,7 +93,7 @@ store_wake_watch(struct store *s)
  * inotify instance: they are few (fs.inotify.max_user_instances, 128 per
  * user by default) and every accept thread has a connection of its own. */
 int
-store_wake_fd(struct store *s)
+store_sqlite_wake_fd(struct store *s)
 {
 	if (s->wake_tried)
 		return s->wake_fd;
@@ -112,7 +112,7 @@ store_wake_fd(struct store *s)
 }
 
 void
-store_wake_drain(struct store *s)
+store_sqlite_wake_drain(struct store *s)
 {
 	char b[4096];
 

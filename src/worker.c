@@ -93,7 +93,7 @@ worker_serve(const struct config *cfg)
 	struct store_options so = store_options_from_config(cfg);
 	struct hub_options ho = { .store = so, .keepalive_s = cfg->keepalive };
 	struct limit_options lo = {
-		.db_path = cfg->db_path, .send_rate = cfg->send_rate,
+		.db_path = cfg->state_path, .send_rate = cfg->send_rate,
 		.send_burst = cfg->send_burst, .max_waiting = cfg->max_waiting,
 	};
 	/* Static (like the housekeeper's state): serve() returns while the
@@ -123,7 +123,7 @@ worker_serve(const struct config *cfg)
 	}
 	if (store_migrate(&so) == -1 || (hub = hub_start(&ho)) == NULL)
 		return 1;
-	stats_open(cfg->db_path);
+	stats_open(cfg->state_path);
 	housekeep_start(cfg, hub);
 	limit_init(&lo);
 	if (ws_accept_start(cfg, hub) == -1)

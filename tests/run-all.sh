@@ -18,6 +18,11 @@ INTEG="sh tests/run-integration.sh"
 # SUITE_NAME=name and FCGICHAT_BIN="$BIN" unless its environment says
 # otherwise; the shell expands the fields when the suite runs.
 #   integration-apache-*  the integration suite behind conf/apache.conf
+#   integration-pg        the integration suite's API, waiting and access
+#                         tests on PostgreSQL (a throwaway cluster), and
+#                         tests/pg/: two hosts on one database (wake-ups
+#                         across hosts, id order, idempotency, retention,
+#                         admin, PostgreSQL restarted under load)
 #   frontends             the three front ends side by side (same answers,
 #                         one database, 60-s holds, mod_fcgid's cap,
 #                         systemd socket activation)
@@ -34,6 +39,7 @@ integration | FCGICHAT_FRONTEND=lighttpd | $INTEG
 integration-asan | FCGICHAT_FRONTEND=lighttpd FCGICHAT_BIN="$ASAN_BIN" FCGICHAT_ASAN=1 | $INTEG
 integration-apache-proxy | FCGICHAT_FRONTEND=apache-proxy | $INTEG
 integration-apache-fcgid | FCGICHAT_FRONTEND=apache-fcgid | $INTEG
+integration-pg | FCGICHAT_FRONTEND=lighttpd FCGICHAT_STORE=postgresql | $INTEG integration/api.test.mjs integration/wait.test.mjs integration/access.test.mjs pg/
 frontends | | $INTEG frontends/
 ops | | $INTEG ops/
 faults | | $INTEG faults/

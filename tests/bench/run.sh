@@ -6,6 +6,8 @@
 #   make bench-compare  ->  sh tests/bench/run.sh --compare  (~10 min)
 #   sh tests/bench/run.sh --quick [--compare]   N = 100, 1000, one run each
 #   BENCH_ONLY='fanout nchan ws, fanout fcgichat' sh tests/bench/run.sh --compare
+#   BENCH_BIN=/path/to/fcgichat.fcgi sh tests/bench/run.sh   another build
+#       (an older commit's, to compare; default cgi-bin/fcgichat.fcgi)
 #       only the rows of RUN_TABLE that start with those words (a comma
 #       between choices)
 #
@@ -235,7 +237,7 @@ start_fcgichat() {
 	chmod 0700 "$d"
 	SRV_PORT=$("$LG" freeport)
 	FCGICHAT_ROOT=$ROOT FCGICHAT_VAR=$d PORT=$SRV_PORT \
-		FCGICHAT_BIN=$ROOT/cgi-bin/fcgichat.fcgi FCGICHAT_PROCS=$PROCS \
+		FCGICHAT_BIN=${BENCH_BIN:-$ROOT/cgi-bin/fcgichat.fcgi} FCGICHAT_PROCS=$PROCS \
 		FCGICHAT_LOG_LEVEL=${FCGICHAT_LOG_LEVEL:-info} \
 		FCGICHAT_SEND_RATE=${FCGICHAT_SEND_RATE:-0} \
 		FCGICHAT_MAX_WAITING=${FCGICHAT_MAX_WAITING:-0} \

@@ -6,7 +6,10 @@
 //                 on its own socket, Apache mod_proxy_fcgi in front
 //   apache-fcgid  conf/apache.conf via conf/run-apache.sh fcgid: Apache
 //                 mod_fcgid spawns up to `fcgidProcs` workers on demand
-// startServer() picks FCGICHAT_FRONTEND (default lighttpd).
+// startServer() picks FCGICHAT_FRONTEND (default lighttpd), and with
+// FCGICHAT_STORE=postgresql a fresh PostgreSQL database (tests/lib/pg.mjs)
+// instead of the SQLite file; several servers given the same `db` URI are
+// several hosts sharing one database.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -14,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { get } from './http.mjs';
+import { STORE, pgDatabase, pgDir, psql } from './pg.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = process.env.FCGICHAT_BIN || path.join(ROOT, 'cgi-bin/fcgichat.fcgi');
@@ -161,13 +165,35 @@ function queuedAt(pids) {
   return all.filter((u) => !u.listening && paths.has(u.path) && !held.has(u.inode)).length;
 }
 
-// Connected sockets a process holds: its requests in progress and parked.
-export function connectionCount(pid, listening = listeningInodes()) {
-  return socketInodes(pid).filter((i) => !listening.has(i)).length;
+// Connected sockets a process holds: its requests in progress and parked
+// (but not those in skip: its PostgreSQL connections).
+export function connectionCount(pid, listening = listeningInodes(), skip = new Set()) {
+  return socketInodes(pid).filter((i) => !listening.has(i) && !skip.has(i)).length;
+}
+
+// The client ends of the connections to the PostgreSQL server whose
+// socket is in dir: `ss` pairs each unix socket with its peer, and the
+// server's end takes its listener's path.
+function pgClientInodes(dir) {
+  const out = new Set();
+  const lines = execFileSync('ss', ['-xHn'], { encoding: 'utf8' }).split('\n');
+  for (const f of lines.map((l) => l.trim().split(/\s+/))) {
+    if (f.length >= 8 && f[4].startsWith(`${dir}/`)) out.add(f[7]);
+  }
+  return out;
 }
 
 function fdCountOf(pid) {
   try { return fs.readdirSync(`/proc/${pid}/fd`).length; } catch { return 0; }
+}
+
+// A script in dir that runs BIN (exec: same pid) on the PostgreSQL
+// database uri, the host's own files beside it in dir.
+function pgWorker(dir, uri) {
+  const f = path.join(dir, 'worker.sh');
+  const q = (v) => `'${v.replace(/'/g, `'\\''`)}'`;
+  fs.writeFileSync(f, `#!/bin/sh\nFCGICHAT_DB=${q(uri)} FCGICHAT_STATE=${q(path.join(dir, 'chat'))} exec ${q(BIN)} "$@"\n`, { mode: 0o755 });
+  return f;
 }
 
 // Starts fcgichat behind a front end. The answer has the same interface
@@ -187,11 +213,17 @@ function fdCountOf(pid) {
 //              restart(), log(), sql(q), cleanup()
 //   It returns once every worker is serving and holds no connection
 //   (where the set of workers is fixed): counts taken then are idle ones.
-export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs = FCGID_PROCS, env = {}, dir } = {}) {
+export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs = FCGID_PROCS, env = {}, dir, store = STORE, db } = {}) {
   if (!FRONTENDS.includes(frontend)) throw new Error(`unknown front end ${frontend}`);
+  const pg = store === 'postgresql';
+  if (pg && frontend !== 'lighttpd') throw new Error(`PostgreSQL suites run behind lighttpd, not ${frontend}`);
   dir = dir || fs.mkdtempSync(path.join(os.tmpdir(), 'fcgichat-test-'));
   fs.chmodSync(dir, 0o700);
-  const dbPath = path.join(dir, 'chat.db');
+  const dbPath = pg ? db || pgDatabase() : path.join(dir, 'chat.db');
+  // lighttpd gives the workers the database file of its config: a
+  // PostgreSQL host runs them through a wrapper that names the database
+  // (and keeps the host's own files, limits and stats, in its dir).
+  const bin = pg ? pgWorker(dir, dbPath) : BIN;
   const logPath = path.join(dir, 'server.log');
   const init = spawnSync(BIN, ['--init'], { env: { ...process.env, ...env, FCGICHAT_DB: dbPath }, encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`fcgichat --init failed: ${init.stderr}`);
@@ -201,7 +233,7 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
   const fixedProcs = frontend === 'lighttpd' ? procs : frontend === 'apache-proxy' && !external ? 1 : 0;
 
   const server = {
-    frontend, dir, dbPath, logPath, port: 0, url: '', proc: null,
+    frontend, dir, dbPath, logPath, port: 0, url: '', proc: null, store,
     capacity: capacityOf(frontend, fcgidProcs),
     get procs() { return fixedProcs || this.workers().length; },
     async start() {
@@ -215,7 +247,7 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
         // Tests send and wait far faster than one person: per-address
         // limits are off unless a test sets them.
         ...process.env, FCGICHAT_SEND_RATE: '0', FCGICHAT_MAX_WAITING: '0', ...env,
-        FCGICHAT_ROOT: ROOT, FCGICHAT_VAR: dir, FCGICHAT_BIN: BIN,
+        FCGICHAT_ROOT: ROOT, FCGICHAT_VAR: dir, FCGICHAT_BIN: bin,
         FCGICHAT_PROCS: String(procs), FCGICHAT_FCGID_PROCS: String(fcgidProcs),
         PORT: String(this.port),
       };
@@ -260,7 +292,8 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
     },
     connections() {
       const listening = listeningInodes();
-      return this.workers().reduce((n, p) => n + connectionCount(p, listening), 0);
+      const skip = pg ? pgClientInodes(pgDir()) : new Set();
+      return this.workers().reduce((n, p) => n + connectionCount(p, listening, skip), 0);
     },
     queued() {
       return queuedAt(this.workers());
@@ -298,6 +331,7 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
       try { return fs.readFileSync(logPath, 'utf8'); } catch { return ''; }
     },
     sql(query) {
+      if (pg) return psql(dbPath, query);
       return execFileSync('sqlite3', ['-cmd', '.timeout 5000', dbPath, query], { encoding: 'utf8' });
     },
     // The ids of a room in the database, oldest first.

@@ -94,7 +94,7 @@ group_setup(void **state)
 	if (tmp_db_open(&db, "test_stats") == -1)
 		return -1;
 	st = db.s;
-	cfg.db_path = db.path;
+	cfg.db_path = cfg.state_path = db.path;
 	cfg.retention_interval = 300;
 	return 0;
 }

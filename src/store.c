@@ -1,0 +1,154 @@
+/* store.c - store.h's calls, dispatched to the engine the database's
+ * path names: a postgresql:// or postgres:// URI is PostgreSQL
+ * (store_pg*.c), anything else an SQLite file (store_sqlite.c and the
+ * files beside it). One indirect call per store call: nothing next to a
+ * query. */
+#include "store_engine.h"
+
+#include <assert.h>
+#include <string.h>
+
+/* The engine of a path, by its prefix; the first row whose prefix
+ * matches wins, and the last (empty) one always does. */
+static const struct {
+	const char *prefix;
+	const struct store_engine *engine;
+} store_engines[] = {
+	{ "postgresql://", &store_pg_engine },
+	{ "postgres://", &store_pg_engine },
+	{ "", &store_sqlite_engine },
+};
+
+static const struct store_engine *
+store_engine_for(const char *path)
+{
+	size_t n = sizeof(store_engines) / sizeof(store_engines[0]);
+
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(path, store_engines[i].prefix,
+		    strlen(store_engines[i].prefix)) == 0)
+			return store_engines[i].engine;
+	assert(!"store_engines ends with a row that matches every path");
+	return &store_sqlite_engine;
+}
+
+/* Every engine's struct store begins with its engine's table: a pointer
+ * to a struct points to its first member. */
+static const struct store_engine *
+store_engine_of(struct store *s)
+{
+	const struct store_engine *e = *(const struct store_engine **)(void *)s;
+
+	assert(e == &store_sqlite_engine || e == &store_pg_engine);
+	return e;
+}
+
+bool
+store_is_file(const char *path)
+{
+	return store_engine_for(path) == &store_sqlite_engine;
+}
+
+struct store *
+store_open(const struct store_options *o)
+{
+	return store_engine_for(o->path)->open(o);
+}
+
+void
+store_free(struct store *s)
+{
+	if (s != NULL)
+		store_engine_of(s)->free(s);
+}
+
+int
+store_migrate(const struct store_options *o)
+{
+	return store_engine_for(o->path)->migrate(o);
+}
+
+int
+store_inspect(const struct store_options *o, struct store_health *out)
+{
+	return store_engine_for(o->path)->inspect(o, out);
+}
+
+bool
+store_writable(const char *db_path)
+{
+	return store_engine_for(db_path)->writable(db_path);
+}
+
+bool
+store_readonly(struct store *s)
+{
+	return store_engine_of(s)->readonly(s);
+}
+
+enum chat_error
+store_append(struct store *s, const char *room, const char *nick,
+    const char *text, const char *client_id, struct chat_message *out,
+    bool *created)
+{
+	return store_engine_of(s)->append(s, room, nick, text, client_id, out,
+	    created);
+}
+
+enum chat_error
+store_read(struct store *s, const char *room, const struct store_query *q,
+    struct chat_list *out, struct store_read_info *info)
+{
+	return store_engine_of(s)->read(s, room, q, out, info);
+}
+
+enum chat_error
+store_read_after(struct store *s, int64_t after, int limit,
+    struct chat_list *out)
+{
+	return store_engine_of(s)->read_after(s, after, limit, out);
+}
+
+enum chat_error
+store_max_id(struct store *s, int64_t *out)
+{
+	return store_engine_of(s)->max_id(s, out);
+}
+
+enum chat_error
+store_rooms(struct store *s, struct chat_room_list *out)
+{
+	return store_engine_of(s)->rooms(s, out);
+}
+
+enum chat_error
+store_delete(struct store *s, int64_t id, struct chat_message *tomb)
+{
+	return store_engine_of(s)->delete(s, id, tomb);
+}
+
+enum chat_error
+store_prune(struct store *s, const struct store_retention *r, int64_t now_ms,
+    int64_t *removed)
+{
+	return store_engine_of(s)->prune(s, r, now_ms, removed);
+}
+
+enum chat_error
+store_import(struct store *s, const struct chat_message *v, size_t n,
+    size_t *stored)
+{
+	return store_engine_of(s)->import(s, v, n, stored);
+}
+
+int
+store_wake_fd(struct store *s)
+{
+	return store_engine_of(s)->wake_fd(s);
+}
+
+void
+store_wake_drain(struct store *s)
+{
+	store_engine_of(s)->wake_drain(s);
+}

@@ -1,0 +1,47 @@
+/* store_engine.h - private to the store: the table of functions each
+ * storage engine fills (SQLite's in store_sqlite.c, PostgreSQL's in
+ * store_pg.c) and store.c dispatches store.h's calls through. Nothing
+ * outside store*.c includes it. */
+#ifndef STORE_ENGINE_H
+#define STORE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/* One engine: store.h's functions, with the same contracts. Every
+ * engine's struct store begins with a pointer to its table (the one
+ * member store.c reads: see store_engine_of). */
+struct store_engine {
+	const char *name;
+	struct store *(*open)(const struct store_options *);
+	void (*free)(struct store *);
+	int (*migrate)(const struct store_options *);
+	bool (*readonly)(struct store *);
+	enum chat_error (*append)(struct store *, const char *, const char *,
+	    const char *, const char *, struct chat_message *, bool *);
+	enum chat_error (*read)(struct store *, const char *,
+	    const struct store_query *, struct chat_list *,
+	    struct store_read_info *);
+	enum chat_error (*read_after)(struct store *, int64_t, int,
+	    struct chat_list *);
+	enum chat_error (*max_id)(struct store *, int64_t *);
+	enum chat_error (*rooms)(struct store *, struct chat_room_list *);
+	enum chat_error (*delete)(struct store *, int64_t,
+	    struct chat_message *);
+	enum chat_error (*prune)(struct store *,
+	    const struct store_retention *, int64_t, int64_t *);
+	enum chat_error (*import)(struct store *, const struct chat_message *,
+	    size_t, size_t *);
+	int (*inspect)(const struct store_options *, struct store_health *);
+	int (*wake_fd)(struct store *);
+	void (*wake_drain)(struct store *);
+	bool (*writable)(const char *);
+};
+
+extern const struct store_engine store_sqlite_engine;
+extern const struct store_engine store_pg_engine;
+
+#endif
