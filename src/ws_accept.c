@@ -223,13 +223,27 @@ door_room(const char *prefix, const char *path, char *room,
 	return CHAT_OK;
 }
 
+/* origin_check, but without FCGICHAT_ALLOW_ORIGINS only the own pages
+ * (and CORS origins) pass: browsers send no preflight for a WebSocket, so
+ * this alone keeps other sites' pages out (API.md). */
+static bool
+door_origin(const struct config *cfg, const struct http_request *rq)
+{
+	bool https = rq->proto != NULL && strcasecmp(rq->proto, "https") == 0;
+	const char *cors = NULL;
+
+	if (!origin_check(cfg, rq->origin, https, rq->host, &cors))
+		return false;
+	return rq->origin == NULL || cfg->allow_origins != NULL ||
+	    cors != NULL || origin_same(rq->origin, https, rq->host);
+}
+
 /* Checks the upgrade request as api.c checks a request: route, room,
  * query, Origin, then the upgrade itself. */
 static enum chat_error
 door_check(struct door *d, const struct http_request *rq, char *room,
     struct query_params *q, char accept[WS_ACCEPT_LEN + 1], const char **why)
 {
-	const char *cors = NULL;
 	enum chat_error e;
 
 	*why = NULL;
@@ -239,8 +253,7 @@ door_check(struct door *d, const struct http_request *rq, char *room,
 		return CHAT_E_METHOD_NOT_ALLOWED;
 	if ((e = query_parse(rq->query, q, why)) != CHAT_OK)
 		return e;
-	if (!origin_check(d->cfg, rq->origin, rq->proto != NULL &&
-	    strcasecmp(rq->proto, "https") == 0, rq->host, &cors))
+	if (!door_origin(d->cfg, rq))
 		return chat_error_why(why, CHAT_E_FORBIDDEN, "Pages of this "
 		    "origin may not use this chat; the server's "
 		    "FCGICHAT_ALLOW_ORIGINS lists those that may.");
