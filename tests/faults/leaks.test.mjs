@@ -1,5 +1,6 @@
-// leaks.test.mjs - 20,000 long-polls and 2,000 event streams, opened in
-// batches on raw sockets and abandoned by their clients: each worker's
+// leaks.test.mjs - 20,000 long-polls, 2,000 event streams and 4,000
+// WebSockets, opened in batches on raw sockets and abandoned by their
+// clients: each worker's
 // open descriptors return to exactly their idle count after every batch,
 // its memory (VmRSS) stays within 2 MB of what it was after a first
 // batch of the same size, and it still answers and wakes waiters after.
@@ -13,6 +14,7 @@ import { procStatus } from './helpers.mjs';
 const BATCH = 4000;          // the test process may hold 20000 descriptors
 const LONGPOLLS = 20000;
 const STREAMS = 2000;
+const SOCKETS = 4000;        // WebSockets
 // Growth after the first batch is ~0.2 MB here; a leak of one ~200-byte
 // waiter per request shows as ~3.5 MB per worker over the 18,000 after it.
 const RSS_SLACK_KB = 2 * 1024;
@@ -35,11 +37,13 @@ async function openAndAbandon(request, n, idleFds) {
   await waitFor(() => fdSum() <= idleFds, { timeout: 30000, interval: 100, what: () => `descriptors back to ${idleFds} (${fdSum()} now)` });
 }
 
-test(`${LONGPOLLS} long-polls and ${STREAMS} streams abandoned: descriptors and memory come back`, { timeout: 180000 }, async (t) => {
+test(`${LONGPOLLS} long-polls, ${STREAMS} streams and ${SOCKETS} WebSockets abandoned: descriptors and memory come back`, { timeout: 180000 }, async (t) => {
   const room = 'leak';
   const host = `Host: 127.0.0.1:${srv.port}\r\n`;
   const longpoll = `GET /api/rooms/${room}/messages?since=0&wait=30 HTTP/1.1\r\n${host}\r\n`;
   const stream = `GET /api/rooms/${room}/events HTTP/1.1\r\n${host}Accept: text/event-stream\r\n\r\n`;
+  const upgrade = `GET /api/rooms/${room}/ws HTTP/1.1\r\n${host}Upgrade: websocket\r\nConnection: Upgrade\r\n` +
+    'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
   const pids = srv.workers();
   const idle = status();
   const idleFds = fdSum();
@@ -54,6 +58,10 @@ test(`${LONGPOLLS} long-polls and ${STREAMS} streams abandoned: descriptors and 
   }
   for (let done = 0; done < STREAMS; done += BATCH / 2) {
     await openAndAbandon(stream, Math.min(BATCH / 2, STREAMS - done), idleFds);
+    rows.push(status());
+  }
+  for (let done = 0; done < SOCKETS; done += BATCH / 2) {
+    await openAndAbandon(upgrade, Math.min(BATCH / 2, SOCKETS - done), idleFds);
     rows.push(status());
   }
   // On failure, say how the worker ended (lighttpd logs its exit status).
