@@ -573,6 +573,7 @@ describe('origins and per-address limits', () => {
     assert.ok(Number(r.headers['retry-after']) >= 1);
     const refusedWs = await ws(srv, room);
     assert.equal(refusedWs.status, 429);
+    await refusedWs.done;
     const es2 = openEvents(base, room);
     await es2.until((x) => x.ended);
     assert.equal(es2.status, 429);

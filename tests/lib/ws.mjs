@@ -141,8 +141,9 @@ class WsClient extends Waitable {
         this.status = res.statusCode;
         this.refused = { status: res.statusCode, headers: res.headers, text, json };
         opened(this);
-        // An error, not a plain destroy: ws then ends the client (close).
-        req.destroy(new Error(`upgrade refused with ${res.statusCode}`));
+        // Ends the client (close, 1006): once a response has come, req's
+        // own destroy() no longer reaches ws, which would wait forever.
+        this.ws.terminate();
       });
     });
     ws.on('message', (data, isBinary) => {
