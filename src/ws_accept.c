@@ -53,7 +53,7 @@ struct door {
 	int listen_fd, lock_fd, ep;
 	int jobs_fd, done_fd;              /* eventfds */
 	pthread_mutex_t lock;              /* guards jobs and done */
-	struct ws_send *jobs, *done;       /* LIFO; order is not promised */
+	struct ws_send *jobs, *done;       /* newest first (ws_sends_oldest) */
 	struct handshake *open;
 	size_t n_open;
 	struct buf out, tmp;
@@ -223,27 +223,14 @@ door_room(const char *prefix, const char *path, char *room,
 	return CHAT_OK;
 }
 
-/* origin_check, but without FCGICHAT_ALLOW_ORIGINS only the own pages
- * (and CORS origins) pass: browsers send no preflight for a WebSocket, so
- * this alone keeps other sites' pages out (API.md). */
-static bool
-door_origin(const struct config *cfg, const struct http_request *rq)
-{
-	bool https = rq->proto != NULL && strcasecmp(rq->proto, "https") == 0;
-	const char *cors = NULL;
-
-	if (!origin_check(cfg, rq->origin, https, rq->host, &cors))
-		return false;
-	return rq->origin == NULL || cfg->allow_origins != NULL ||
-	    cors != NULL || origin_same(rq->origin, https, rq->host);
-}
-
 /* Checks the upgrade request as api.c checks a request: route, room,
  * query, Origin, then the upgrade itself. */
 static enum chat_error
 door_check(struct door *d, const struct http_request *rq, char *room,
     struct query_params *q, char accept[WS_ACCEPT_LEN + 1], const char **why)
 {
+	bool https = rq->proto != NULL && strcasecmp(rq->proto, "https") == 0;
+	const char *cors = NULL;
 	enum chat_error e;
 
 	*why = NULL;
@@ -253,7 +240,11 @@ door_check(struct door *d, const struct http_request *rq, char *room,
 		return CHAT_E_METHOD_NOT_ALLOWED;
 	if ((e = query_parse(rq->query, q, why)) != CHAT_OK)
 		return e;
-	if (!door_origin(d->cfg, rq))
+	/* Without FCGICHAT_ALLOW_ORIGINS too, only the own pages (and CORS
+	 * origins): browsers send no preflight for a WebSocket (API.md). */
+	if (!origin_check(d->cfg, rq->origin, https, rq->host, &cors) ||
+	    (rq->origin != NULL && d->cfg->allow_origins == NULL &&
+	    cors == NULL && !origin_same(rq->origin, https, rq->host)))
 		return chat_error_why(why, CHAT_E_FORBIDDEN, "Pages of this "
 		    "origin may not use this chat; the server's "
 		    "FCGICHAT_ALLOW_ORIGINS lists those that may.");
@@ -456,6 +447,21 @@ door_expire(struct door *d, int64_t now)
 
 /* --- sends ---------------------------------------------------------------- */
 
+/* A queue (newest first) turned oldest first: a connection's sends are
+ * stored, and answered, in the order it sent them. */
+static struct ws_send *
+ws_sends_oldest(struct ws_send *s)
+{
+	struct ws_send *prev = NULL, *next;
+
+	for (; s != NULL; s = next) {
+		next = s->next;
+		s->next = prev;
+		prev = s;
+	}
+	return prev;
+}
+
 int
 ws_accept_submit(struct ws_send *s)
 {
@@ -478,26 +484,22 @@ ws_accept_submit(struct ws_send *s)
 static void
 door_store(struct door *d)
 {
-	struct ws_send *s, *next, *done = NULL;
+	struct ws_send *s, *next, *first;
 	uint64_t one = 1, n;
 
 	if (read(d->jobs_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_warn("door_store: eventfd");
 	pthread_mutex_lock(&d->lock);
-	s = d->jobs;
+	first = ws_sends_oldest(d->jobs);
 	d->jobs = NULL;
 	pthread_mutex_unlock(&d->lock);
-	for (; s != NULL; s = next) {
-		next = s->next;
+	if (first == NULL)
+		return;
+	for (s = first; s != NULL; s = s->next)
 		s->e = store_append(d->store, s->room, s->req.nick,
 		    s->req.text, s->req.client_id, &s->m, &s->created);
-		s->next = done;
-		done = s;
-	}
-	if (done == NULL)
-		return;
 	pthread_mutex_lock(&d->lock);
-	for (s = done; s != NULL; s = next) {
+	for (s = first; s != NULL; s = next) {
 		next = s->next;
 		s->next = d->done;
 		d->done = s;
@@ -518,7 +520,7 @@ door_done(struct hub *h, void *arg)
 	if (read(d->done_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_warn("door_done: eventfd");
 	pthread_mutex_lock(&d->lock);
-	s = d->done;
+	s = ws_sends_oldest(d->done);
 	d->done = NULL;
 	pthread_mutex_unlock(&d->lock);
 	for (; s != NULL; s = next) {
