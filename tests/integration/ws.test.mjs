@@ -335,6 +335,20 @@ describe('on one server', () => {
       assert.deepEqual(c.messages(), [a1.message, f]);
     });
 
+    test("a connection's sends are stored and answered in the order it sent them", async () => {
+      const room = 'snd-order';
+      const c = await wsOpen(srv, room);
+      const cids = Array.from({ length: 30 }, (_, i) => `order-${i}`);
+      for (const [i, cid] of cids.entries()) c.send({ type: 'send', nick: 'o', text: `m${i}`, client_id: cid });
+      await c.until((x) => x.of('ack').length === cids.length, 10000, 'every ack');
+      assert.deepEqual(c.of('ack').map((a) => a.client_id), cids);
+      assert.deepEqual(c.of('ack').map((a) => a.message.text), cids.map((_, i) => `m${i}`));
+      const ids = c.of('ack').map((a) => a.message.id);
+      assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+      const f = await fence(srv, room, c);
+      assert.deepEqual(c.ids(), [...ids, f.id]);
+    });
+
     test('each refusal is an error frame with the code a POST gets; nothing stored, the connection stays', async () => {
       const room = 'snd-bad';
       const c = await wsOpen(srv, room);
@@ -529,7 +543,7 @@ describe('origins and per-address limits', () => {
       const c = await wsOpen(srv, 'org', { origin });
       await shut(c);
     }
-    assert.equal((await waitingNow(base)).ws, 0);
+    await wsWaiting(srv, 0);
   });
 
   test('sends share the per-address rate with POSTs: rate_limited past the burst, nothing stored for it', async () => {
