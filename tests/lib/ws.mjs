@@ -193,14 +193,6 @@ class WsClient extends Waitable {
   }
 }
 
-// Opens a WebSocket (openWs) and waits until it is open; throws with what
-// happened if it was refused or failed.
-export async function connectWs(base, room, opts) {
-  const c = await openWs(base, room, opts).opened;
-  if (c.status !== 101 || c.closed) throw new Error(`WebSocket to ${room} not opened: ${c.describe()} ${c.refused?.text ?? ''}`);
-  return c;
-}
-
 // One client frame: final unless fin is false, masked (with a random key)
 // unless mask is false, rsv the three reserved bits (0-7), payload a
 // Buffer or string. len forces the length the header claims (frames that
