@@ -499,6 +499,8 @@ hub_main(void *arg)
 	struct timer *t;
 
 	for (;;) {
+		struct hub_source *ready[HUB_SOURCES_MAX];
+		size_t n_ready = 0;
 		bool look = false, told = false;
 		int n = epoll_wait(h->ep, evs, MAX_EVENTS,
 		    hub_timeout(h, now, fallback, recheck));
@@ -514,12 +516,16 @@ hub_main(void *arg)
 					hub_close_all(h);
 			} else if (p >= (void *)h->sources && p <
 			    (void *)(h->sources + HUB_SOURCES_MAX)) {
-				struct hub_source *s = p;
-				s->ready(h, s->arg);
+				assert(n_ready < HUB_SOURCES_MAX);
+				ready[n_ready++] = p;
 			} else
 				hub_waiter_event(h, WAITER_OF(p, conn),
 				    evs[i].events);
 		}
+		/* After the batch: a source may drop waiters (a write that
+		 * fails) whose events are still in it. */
+		for (size_t i = 0; i < n_ready; i++)
+			ready[i]->ready(h, ready[i]->arg);
 		now = chat_mono_ms();
 		look = told || now >= fallback || (recheck && now >= recheck);
 		if (h->readonly && now >= rw_check) {

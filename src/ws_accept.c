@@ -53,7 +53,7 @@ struct door {
 	int listen_fd, lock_fd, ep;
 	int jobs_fd, done_fd;              /* eventfds */
 	pthread_mutex_t lock;              /* guards jobs and done */
-	struct ws_send *jobs, *done;       /* LIFO; order is not promised */
+	struct ws_send *jobs, *done;       /* newest first (ws_sends_oldest) */
 	struct handshake *open;
 	size_t n_open;
 	struct buf out, tmp;
@@ -442,6 +442,21 @@ door_expire(struct door *d, int64_t now)
 
 /* --- sends ---------------------------------------------------------------- */
 
+/* A queue (newest first) turned oldest first: a connection's sends are
+ * stored, and answered, in the order it sent them. */
+static struct ws_send *
+ws_sends_oldest(struct ws_send *s)
+{
+	struct ws_send *prev = NULL, *next;
+
+	for (; s != NULL; s = next) {
+		next = s->next;
+		s->next = prev;
+		prev = s;
+	}
+	return prev;
+}
+
 int
 ws_accept_submit(struct ws_send *s)
 {
@@ -464,26 +479,22 @@ ws_accept_submit(struct ws_send *s)
 static void
 door_store(struct door *d)
 {
-	struct ws_send *s, *next, *done = NULL;
+	struct ws_send *s, *next, *first;
 	uint64_t one = 1, n;
 
 	if (read(d->jobs_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_warn("door_store: eventfd");
 	pthread_mutex_lock(&d->lock);
-	s = d->jobs;
+	first = ws_sends_oldest(d->jobs);
 	d->jobs = NULL;
 	pthread_mutex_unlock(&d->lock);
-	for (; s != NULL; s = next) {
-		next = s->next;
+	if (first == NULL)
+		return;
+	for (s = first; s != NULL; s = s->next)
 		s->e = store_append(d->store, s->room, s->req.nick,
 		    s->req.text, s->req.client_id, &s->m, &s->created);
-		s->next = done;
-		done = s;
-	}
-	if (done == NULL)
-		return;
 	pthread_mutex_lock(&d->lock);
-	for (s = done; s != NULL; s = next) {
+	for (s = first; s != NULL; s = next) {
 		next = s->next;
 		s->next = d->done;
 		d->done = s;
@@ -504,7 +515,7 @@ door_done(struct hub *h, void *arg)
 	if (read(d->done_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_warn("door_done: eventfd");
 	pthread_mutex_lock(&d->lock);
-	s = d->done;
+	s = ws_sends_oldest(d->done);
 	d->done = NULL;
 	pthread_mutex_unlock(&d->lock);
 	for (; s != NULL; s = next) {
