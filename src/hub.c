@@ -1,5 +1,5 @@
 /* hub.c - parked requests and the watcher thread that answers them:
- * parking, waking, fan-out and each waiter's timers. */
+ * parking, waking and fan-out (each waiter's own life: waiter.c). */
 #include "hub.h"
 
 #include <assert.h>
@@ -20,200 +20,25 @@
 #include "log.h"
 #include "room.h"
 #include "timer.h"
+#include "hub_private.h"
 #include "transport.h"
 
 #define READ_BATCH 1000          /* rows per watcher read */
 #define FALLBACK_MS 1000         /* look even when nobody said so */
 #define RECHECK_MS 2             /* look again after an empty wakeup */
 #define MAX_EVENTS 256
-#define CLOSE_GRACE_MS 5000     /* to flush a finished answer */
 #define CATCH_UP_ROUNDS 10
-#define HUB_SOURCES_MAX 4
 
-struct hub {
-	struct store *store;
-	char *db_path;
-	bool readonly;               /* started on read-only database files */
-	int ep, wake, efd;          /* wake: store_wake_fd, owned by store */
-	int stop_fd;                 /* hub_options.stop_fd */
-	int keepalive_ms;
-	int64_t last_seen;
-	struct room_table rooms;
-	struct timer_heap timers;    /* every filed waiter's next timer */
-	pthread_mutex_t lock;        /* guards incoming only */
-	struct waiter *incoming;
-	pthread_t thread;
-	_Atomic int64_t waiting[HUB__MAX], parked, delivered, dropped;
-	_Atomic int64_t seen_max;
-	struct hub_source {          /* hub_add_source */
-		void (*ready)(struct hub *, void *);
-		void *arg;
-	} sources[HUB_SOURCES_MAX];
-	_Atomic int nsources;
-	_Atomic bool stopping;       /* hub_stop asked; the watcher acts */
-	pthread_mutex_t stop_lock;   /* with stop_cond: hub_stop's wait */
-	pthread_cond_t stop_cond;
-	bool stopped;                /* the watcher has closed what it closes */
-};
 
 /* epoll tags for the two non-waiter fds. */
 static char tag_wake, tag_event;
 
 /* The transports, by kind: the only place that lists them. */
-static const struct transport *const transports[HUB__MAX] = {
+const struct transport *const hub_transports[HUB__MAX] = {
 	[HUB_LONGPOLL] = &transport_longpoll,
 	[HUB_SSE] = &transport_sse,
 	[HUB_WS] = &transport_ws,
 };
-
-/* --- waiters ----------------------------------------------------------- */
-
-/* The waiter around p, a pointer to its member m: epoll reports &conn,
- * the heap gives &timer. */
-#define WAITER_OF(p, m) \
-	((struct waiter *)(void *)((char *)(p) - offsetof(struct waiter, m)))
-
-/* A waiter's timer key never exceeds its real next timer: writes push an
- * idle timer (an SSE keepalive) later without touching the heap, and
- * waiter_timer re-keys a waiter that pops early. */
-static int64_t
-waiter_due(const struct hub *h, const struct waiter *w)
-{
-	int64_t due = w->end ? w->end : INT64_MAX;
-
-	if (transports[w->kind]->on_timer != NULL && !w->closing &&
-	    w->last_write + h->keepalive_ms < due)
-		due = w->last_write + h->keepalive_ms;
-	return due;
-}
-
-/* Sets w's key to its real next timer. */
-static void
-waiter_rekey(struct hub *h, struct waiter *w)
-{
-	timer_rekey(&h->timers, &w->timer, waiter_due(h, w));
-}
-
-static void
-waiter_free(struct waiter *w)
-{
-	if (w == NULL)
-		return;
-	if (transports[w->kind]->release != NULL)
-		transports[w->kind]->release(w);
-	conn_close(&w->conn, false);
-	limit_wait_release(w->limit_handle);
-	free(w);
-}
-
-/* Puts w on the list of room r. */
-static void
-waiter_link(struct waiter *w, struct room *r)
-{
-	w->u.room = r;
-	w->prev = NULL;
-	w->next = r->waiters;
-	if (r->waiters)
-		r->waiters->prev = w;
-	r->waiters = w;
-	r->n++;
-}
-
-/* Takes w off its room's list (the room stays until room_release). */
-static void
-waiter_unlink(struct waiter *w)
-{
-	struct room *r = w->u.room;
-
-	assert(r->n > 0 && (w->prev == NULL) == (r->waiters == w));
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		r->waiters = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	r->n--;
-}
-
-/* Also for the hub itself: after an answer, a client gone, a failure. */
-void
-hub_drop(struct hub *h, struct waiter *w, bool failed)
-{
-	struct room *r = w->u.room;
-
-	conn_close(&w->conn, failed);
-	waiter_unlink(w);
-	timer_remove(&h->timers, &w->timer);
-	atomic_fetch_sub(&h->waiting[w->kind], 1);
-	if (failed)
-		atomic_fetch_add(&h->dropped, 1);
-	room_release(&h->rooms, r);
-	waiter_free(w);
-}
-
-/* Acts on what a write left: a failed connection is dropped, and so is a
- * finished answer once all of it is written. Returns 0 while w stays, -1
- * once it is gone. */
-static int
-waiter_wrote(struct hub *h, struct waiter *w, enum conn_status st)
-{
-	if (st == CONN_FAILED || (st == CONN_SENT && w->closing)) {
-		hub_drop(h, w, st == CONN_FAILED);
-		return -1;
-	}
-	return 0;
-}
-
-/* Writes what is pending. Returns 0, or -1 when w is gone. */
-static int
-waiter_flush(struct hub *h, struct waiter *w)
-{
-	return waiter_wrote(h, w, conn_flush(&w->conn));
-}
-
-int
-hub_send(struct hub *h, struct waiter *w, const char *data, size_t len,
-    bool end)
-{
-	w->last_write = chat_mono_ms();
-	if (end) {
-		/* A finished answer gets a grace period to drain. */
-		w->closing = true;
-		w->end = w->last_write + CLOSE_GRACE_MS;
-		waiter_rekey(h, w);
-	}
-	return waiter_wrote(h, w, conn_send(&w->conn, data, len, end)) == -1 ||
-	    end ? -1 : 0;
-}
-
-void
-hub_count_delivered(struct hub *h, size_t n)
-{
-	atomic_fetch_add(&h->delivered, (int64_t)n);
-}
-
-/* w's timer key has come: it may only be early (a write moved the real
- * time on), or it is time to expire, to give up flushing, or to keep an
- * idle stream alive. */
-static void
-waiter_timer(struct hub *h, struct waiter *w, int64_t now)
-{
-	if (waiter_due(h, w) > now) {
-		waiter_rekey(h, w);
-		return;
-	}
-	if (w->closing) {
-		hub_drop(h, w, true);   /* could not drain in time */
-		return;
-	}
-	if (w->end && now >= w->end) {
-		transports[w->kind]->expire(h, w);
-		return;
-	}
-	assert(transports[w->kind]->on_timer != NULL);   /* see waiter_due */
-	if (transports[w->kind]->on_timer(h, w) == 0)
-		waiter_rekey(h, w);
-}
 
 /* --- fan-out: rows read once, encoded once, written to every waiter ---- */
 
@@ -236,7 +61,7 @@ hub_deliver(struct hub *h, struct room *r, const struct chat_message *rows,
 	for (w = r->waiters; w != NULL && left > 0; w = next, left--) {
 		next = w->next;
 		if (!w->closing)
-			transports[w->kind]->deliver(h, w, &b);
+			hub_transports[w->kind]->deliver(h, w, &b);
 	}
 	batch_free(&b);
 }
@@ -309,7 +134,7 @@ waiter_catch_up(struct hub *h, struct waiter *w)
 {
 	struct store_query q = { .before = -1 };
 	struct chat_list l = { 0 };
-	bool stream = transports[w->kind]->stream;
+	bool stream = hub_transports[w->kind]->stream;
 	struct batch b;
 
 	q.limit = stream ? READ_BATCH : w->limit;
@@ -323,7 +148,7 @@ waiter_catch_up(struct hub *h, struct waiter *w)
 		}
 		w->behind = stream && l.n == (size_t)q.limit;
 		gone = batch_init(&b, l.v, l.n) == -1 ? 0 :
-		    transports[w->kind]->deliver(h, w, &b);
+		    hub_transports[w->kind]->deliver(h, w, &b);
 		batch_free(&b);
 		chat_list_clear(&l);
 		if (gone || !w->behind || conn_pending(&w->conn))
@@ -378,8 +203,8 @@ hub_close_all(struct hub *h)
 			for (w = r->waiters; w != NULL && left > 0; w = next,
 			    left--) {
 				next = w->next;
-				if (!w->closing && transports[w->kind]->close_on_stop)
-					transports[w->kind]->expire(h, w);
+				if (!w->closing && hub_transports[w->kind]->close_on_stop)
+					hub_transports[w->kind]->expire(h, w);
 			}
 		}
 	}
@@ -439,7 +264,7 @@ drain(int fd)
 static void
 hub_waiter_event(struct hub *h, struct waiter *w, uint32_t events)
 {
-	const struct transport *t = transports[w->kind];
+	const struct transport *t = hub_transports[w->kind];
 	bool input = events & (EPOLLIN | EPOLLRDHUP);
 
 	/* Without a read side a parked request expects no input: anything
@@ -578,8 +403,8 @@ hub_start(const struct hub_options *o)
 	h->keepalive_ms = o->keepalive_s * 1000;
 	h->stop_fd = o->stop_fd;
 	for (int k = 0; k < HUB__MAX; k++)
-		assert(transports[k] && transports[k]->deliver &&
-		    transports[k]->expire);
+		assert(hub_transports[k] && hub_transports[k]->deliver &&
+		    hub_transports[k]->expire);
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->stop_lock, NULL);
 	pthread_cond_init(&h->stop_cond, NULL);
@@ -622,8 +447,8 @@ hub_park(struct hub *h, const struct hub_park_req *r)
 	assert((unsigned)r->kind < HUB__MAX);
 	if (w == NULL) {
 		struct waiter gone = { .kind = r->kind, .priv = r->priv };
-		if (transports[r->kind]->release != NULL)
-			transports[r->kind]->release(&gone);
+		if (hub_transports[r->kind]->release != NULL)
+			hub_transports[r->kind]->release(&gone);
 		free(name);
 		close(r->fd);
 		limit_wait_release(r->limit_handle);
