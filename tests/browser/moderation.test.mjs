@@ -42,7 +42,7 @@ describe('deleting a message', () => {
   before(async () => { srv = await startLighttpd({ procs: 2 }); });
   after(async () => { await srv?.cleanup(); });
 
-  for (const kind of ['sse', 'longpoll', 'poll']) {
+  for (const kind of ['ws', 'sse', 'longpoll', 'poll']) {
     test(`disappears from open pages at once, over ${kind}`, async () => {
       const room = `mod-${kind}`;
       const ctx = await newContext(browser);
@@ -98,7 +98,7 @@ describe('retention', () => {
   });
   after(async () => { await srv?.cleanup(); });
 
-  for (const kind of ['sse', 'longpoll']) {
+  for (const kind of ['ws', 'sse', 'longpoll']) {
     test(`a page back after retention pruned past it reloads the room (${kind})`, async () => {
       const room = `limited-${kind}`;
       const ctx = await newContext(browser);
