@@ -4,7 +4,8 @@
 # installed paths, so that conf/ stays the one source:
 #   install-conf.sh lighttpd SNIPPET BIN STATEDIR PROCS HTDOCS ERRORS
 #     -> /etc/lighttpd/conf-available/50-fcgichat.conf
-#        (lighty-enable-mod fcgichat): the paths, then the snippet itself
+#        (lighty-enable-mod fcgichat): the paths and one WebSocket socket
+#        per worker process (lighttpd-ws.sh), then the snippet itself
 #   install-conf.sh apache SNIPPET BIN STATEDIR HTDOCS
 #     -> /etc/apache2/conf-available/fcgichat*.conf (a2enconf): Defines
 #        that the snippet's <IfDefine !...> defaults give way to, then the
@@ -35,6 +36,9 @@ var.fcgichat_bin = "$bin"
 var.fcgichat_var = "$state"
 var.fcgichat_procs = $procs
 var.fcgichat_errors = "$errors"
+# WebSocket: one socket per worker process (as many as fcgichat_procs),
+# in the state directory; each worker takes a free one.
+$(sh "$(dirname "$0")/lighttpd-ws.sh" "$state" "$procs")
 
 EOF
 	body "$snippet"
@@ -57,6 +61,7 @@ apache() {
 # fcgichat). This file is yours to edit.
 Define FCGICHAT_BIN $bin
 Define FCGICHAT_DB $state/chat.db
+Define FCGICHAT_WS_DIR $state
 
 EOF
 	cat "$snippet"

@@ -3,6 +3,7 @@
 # 127.0.0.1:$PORT in the foreground with conf/apache.conf, as `make
 # run-apache` (proxy: mod_proxy_fcgi to a worker this script starts) and
 # `make run-fcgid` (fcgid: Apache spawns the workers) do, and the tests.
+# WebSockets go to the workers' own sockets in $FCGICHAT_VAR/ws-MODE.
 # Environment: PORT (8080), FCGICHAT_ROOT (the tree above this script),
 # FCGICHAT_VAR (database, sockets, logs; $ROOT/var), FCGICHAT_BIN
 # ($ROOT/cgi-bin/fcgichat.fcgi) and any FCGICHAT_* setting of the worker;
@@ -22,6 +23,10 @@ var=${FCGICHAT_VAR:-$root/var}
 bin=${FCGICHAT_BIN:-$root/cgi-bin/fcgichat.fcgi}
 export FCGICHAT_ROOT="$root" FCGICHAT_VAR="$var" FCGICHAT_BIN="$bin"
 export PORT="${PORT:-8080}"
+# The workers' WebSocket sockets, one directory per mode (conf/apache.conf
+# names the same), so that lighttpd and both modes may share a var dir.
+wsdir="$var/ws-$mode"
+mkdir -p -m 0700 "$wsdir"
 
 # Apache serves as root only if rebuilt to allow it. Started as root it
 # switches to www-data (or nobody), which must then reach the tree and own
@@ -69,10 +74,12 @@ if [ "$mode" = proxy ] && [ -n "${FCGICHAT_SOCKET:-}" ]; then
 	set -- "$@" -C "Define FCGICHAT_SOCKET \"$FCGICHAT_SOCKET\""
 elif [ "$mode" = proxy ]; then
 	# The worker listens on its own socket; Apache connects per request.
+	# WebSocket upgrades come to another one (conf/apache.conf's).
 	sock="$var/fcgichat.sock"
 	rm -f "$sock"
 	(
-		export FCGICHAT_DB="$var/chat.db" FCGICHAT_PREFIX=/api
+		export FCGICHAT_DB="$var/chat.db" FCGICHAT_PREFIX=/api \
+		    FCGICHAT_WS_SOCKETS="$wsdir/ws-0.sock"
 		as_user "$bin" --socket "$sock"
 	) &
 	wpid=$!
@@ -89,7 +96,7 @@ else
 	# mod_fcgid gives its workers only the environment it is told to:
 	# every FCGICHAT_* setting given to this script, and the sanitizers'.
 	env | grep -E '^(FCGICHAT_[A-Z_]+|ASAN_OPTIONS|UBSAN_OPTIONS)=' |
-	    grep -vE '^FCGICHAT_(ROOT|VAR|BIN|DB|PREFIX|SOCKET|APACHE_[A-Z]+|FCGID_[A-Z]+)=' |
+	    grep -vE '^FCGICHAT_(ROOT|VAR|BIN|DB|PREFIX|SOCKET|WS_SOCKETS|APACHE_[A-Z]+|FCGID_[A-Z]+)=' |
 	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' \
 	    -e 's/^\([^=]*\)=\(.*\)$/FcgidInitialEnv \1 "\2"/' \
 	    > "$var/apache-fcgid-env.conf"

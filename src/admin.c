@@ -9,7 +9,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -430,6 +432,58 @@ check_dir(struct check *k, const char *db_path)
 	check_private(k, "directory", dir, &sb);
 }
 
+/* One socket of FCGICHAT_WS_SOCKETS: its directory, and whether a worker
+ * answers on it now (connecting takes nothing from the workers). */
+static void
+check_ws_socket(struct check *k, const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	char copy[PATH_MAX], *dir;
+	int fd;
+
+	if (strlen(path) >= sizeof(a.sun_path)) {
+		check_say(k, "error", "WebSocket socket %s: the path is longer "
+		    "than %zu bytes", path, sizeof(a.sun_path) - 1);
+		return;
+	}
+	snprintf(copy, sizeof(copy), "%s", path);
+	dir = dirname(copy);
+	if (access(dir, W_OK | X_OK) == -1) {
+		check_say(k, "error", "WebSocket socket %s: directory %s is not "
+		    "writable by uid %ld", path, dir, (long)geteuid());
+		return;
+	}
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+		check_say(k, "ok", "WebSocket socket %s: a worker serves it",
+		    path);
+	else
+		check_say(k, "ok", "WebSocket socket %s: free (a worker takes it "
+		    "when it starts)", path);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* FCGICHAT_WS_SOCKETS: each socket the workers would take. */
+static void
+check_ws(struct check *k, const char *list)
+{
+	char path[PATH_MAX];
+
+	if (list == NULL) {
+		check_say(k, "ok", "WebSocket off (FCGICHAT_WS_SOCKETS unset)");
+		return;
+	}
+	for (const char *p = list + strspn(list, " \t"); *p;
+	    p += strspn(p, " \t")) {
+		size_t n = strcspn(p, " \t");
+		snprintf(path, sizeof(path), "%.*s", (int)n, p);
+		p += n;
+		check_ws_socket(k, path);
+	}
+}
+
 /* The notify file wakes the other processes after each send. */
 static void
 check_notify(struct check *k, const char *db_path)
@@ -508,6 +562,7 @@ admin_check(const struct config *c, FILE *out)
 	if (store_is_file(c->db_path))
 		check_dir(&k, c->db_path);
 	check_db(&k, c, &h);
+	check_ws(&k, c->ws_sockets);
 	if (k.errors > 0) {
 		fprintf(out, "fcgichat: check failed for %s: %d error%s\n",
 		    c->db_path, k.errors, k.errors == 1 ? "" : "s");

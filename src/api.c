@@ -54,6 +54,7 @@ static bool api_events(struct request *);
 static bool api_rooms(struct request *);
 static bool api_health(struct request *);
 static bool api_stats(struct request *);
+static bool api_ws(struct request *);
 
 /* The API in one screen. A '*' segment is a room name. */
 static const struct route {
@@ -64,6 +65,7 @@ static const struct route {
 	{ "GET", "/rooms/*/messages", api_read },
 	{ "POST", "/rooms/*/messages", api_send },
 	{ "GET", "/rooms/*/events", api_events },
+	{ "GET", "/rooms/*/ws", api_ws },
 	{ "GET", "/rooms", api_rooms },
 	{ "GET", "/health", api_health },
 	{ "GET", "/stats", api_stats },
@@ -139,6 +141,9 @@ reply_error(struct request *r, enum chat_error e, const char *why)
 
 	if (e == CHAT_E_METHOD_NOT_ALLOWED)
 		api_allow(r, extra, sizeof(extra));
+	else if (e == CHAT_E_UPGRADE_REQUIRED)
+		snprintf(extra, sizeof(extra), "Upgrade: websocket\r\n"
+		    "Sec-WebSocket-Version: 13\r\n");
 	else if (e == CHAT_E_UNAVAILABLE || e == CHAT_E_RATE_LIMITED)
 		snprintf(extra, sizeof(extra), "Retry-After: %d\r\n",
 		    r->retry_after > 0 ? r->retry_after : 1);
@@ -537,6 +542,16 @@ api_stats(struct request *r)
 		reply_ok(r, 200, NULL);
 	else
 		reply_error(r, e, why);
+	return false;
+}
+
+/* The WebSocket path reached over FastCGI: the upgrade was not passed
+ * through (the web server's config proxies it to ws_accept.c), or this was
+ * no upgrade. */
+static bool
+api_ws(struct request *r)
+{
+	reply_error(r, CHAT_E_UPGRADE_REQUIRED, NULL);
 	return false;
 }
 

@@ -8,15 +8,18 @@
 
 #include "json.h"
 #include "sse.h"
+#include "ws.h"
 
 void
 batch_free(struct batch *b)
 {
 	buf_free(&b->json);
 	buf_free(&b->sse);
+	buf_free(&b->ws);
 	buf_free(&b->body);
 	free(b->json_off);
 	free(b->sse_off);
+	free(b->ws_off);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -28,7 +31,8 @@ batch_init(struct batch *b, const struct chat_message *rows, size_t n)
 	b->n = n;
 	b->json_off = malloc((n + 1) * sizeof(size_t));
 	b->sse_off = malloc((n + 1) * sizeof(size_t));
-	if (b->json_off == NULL || b->sse_off == NULL)
+	b->ws_off = malloc((n + 1) * sizeof(size_t));
+	if (b->json_off == NULL || b->sse_off == NULL || b->ws_off == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		assert(i == 0 || rows[i - 1].id < rows[i].id);
@@ -58,22 +62,44 @@ batch_sse_row(struct batch *b, size_t i, struct buf *tmp)
 		b->sse.oom = 1;
 }
 
-/* The events of all rows, built the first time an SSE waiter needs it. */
+/* Row i's WebSocket frame: a message frame around its JSON piece, or a
+ * delete frame for a tombstone. The text is built in tmp, then framed. */
+static void
+batch_ws_row(struct batch *b, size_t i, struct buf *tmp)
+{
+	const struct chat_message *m = &b->rows[i];
+
+	buf_reset(tmp);
+	if (m->deletes == 0) {
+		assert(b->json_off[i + 1] > b->json_off[i]);
+		json_ws_wrap(tmp, b->json.data + b->json_off[i],
+		    b->json_off[i + 1] - b->json_off[i] - 1);
+	} else {
+		json_ws_delete(tmp, m);
+	}
+	if (tmp->oom || ws_frame(&b->ws, WS_OP_TEXT, tmp->data, tmp->len) == -1)
+		b->ws.oom = 1;
+}
+
+/* One encoding of all rows (SSE events, WebSocket frames) into out, row i
+ * at off[i], built the first time a waiter needs it (*have then set):
+ * server frames and events are the same bytes for every connection. */
 static int
-batch_sse(struct batch *b)
+batch_build(struct batch *b, struct buf *out, size_t *off, bool *have,
+    void (*row)(struct batch *, size_t, struct buf *))
 {
 	struct buf tmp = { 0 };
 
-	if (b->have_sse)
-		return b->sse.oom ? -1 : 0;
-	b->have_sse = true;
+	if (*have)
+		return out->oom ? -1 : 0;
+	*have = true;
 	for (size_t i = 0; i < b->n; i++) {
-		b->sse_off[i] = b->sse.len;
-		batch_sse_row(b, i, &tmp);
+		off[i] = out->len;
+		row(b, i, &tmp);
 	}
-	b->sse_off[b->n] = b->sse.len;
+	off[b->n] = out->len;
 	buf_free(&tmp);
-	return b->sse.oom ? -1 : 0;
+	return out->oom ? -1 : 0;
 }
 
 size_t
@@ -122,10 +148,24 @@ int
 batch_events(struct batch *b, size_t first, const char **data, size_t *len)
 {
 	assert(first < b->n);
-	if (batch_sse(b) == -1)
+	if (batch_build(b, &b->sse, b->sse_off, &b->have_sse,
+	    batch_sse_row) == -1)
 		return -1;
 	assert(b->sse_off[first] <= b->sse.len);
 	*data = b->sse.data + b->sse_off[first];
 	*len = b->sse.len - b->sse_off[first];
+	return 0;
+}
+
+int
+batch_frames(struct batch *b, size_t first, const char **data, size_t *len)
+{
+	assert(first < b->n);
+	if (batch_build(b, &b->ws, b->ws_off, &b->have_ws,
+	    batch_ws_row) == -1)
+		return -1;
+	assert(b->ws_off[first] <= b->ws.len);
+	*data = b->ws.data + b->ws_off[first];
+	*len = b->ws.len - b->ws_off[first];
 	return 0;
 }

@@ -16,13 +16,15 @@
  * json_off[i]..json_off[i+1]-1; a tombstone's piece is empty, so any
  * slice of json is the slice's messages (a long-poll lists tombstones in
  * "deleted"). sse holds the events back to back, a tombstone's being a
- * delete event. Read the fields; change them only through batch_*. */
+ * delete event; ws the WebSocket frames likewise. Read the fields; change
+ * them only through batch_*. */
 struct batch {
 	const struct chat_message *rows;  /* the caller's, in id order */
 	size_t n;
-	struct buf json, sse;
-	size_t *json_off, *sse_off;       /* n + 1 offsets each */
+	struct buf json, sse, ws;
+	size_t *json_off, *sse_off, *ws_off;  /* n + 1 offsets each */
 	bool have_sse;                    /* sse built (batch_events) */
+	bool have_ws;                     /* ws built (batch_frames) */
 	struct buf body;                  /* last long-poll body built */
 	size_t body_first, body_count;
 };
@@ -50,6 +52,13 @@ int batch_body(struct batch *b, size_t first, size_t count,
  * batch_free). Built the first time a stream asks. Returns 0, or -1 when
  * out of memory. */
 int batch_events(struct batch *b, size_t first, const char **data,
+    size_t *len);
+
+/* The WebSocket frames of the rows from first on into *data, *len (valid
+ * until batch_free): a message frame or a delete frame each (API.md).
+ * Built the first time a WebSocket asks. Returns 0, or -1 when out of
+ * memory. */
+int batch_frames(struct batch *b, size_t first, const char **data,
     size_t *len);
 
 #endif

@@ -58,6 +58,10 @@ const struct config_var config_vars[] = {
 	{ "FCGICHAT_SOCKET", NULL, TEXT(socket),
 	    .help = "socket to listen on when not spawned by the web server: "
 	    "a path, or host:port" },
+	{ "FCGICHAT_WS_SOCKETS", NULL, TEXT(ws_sockets),
+	    .help = "space-separated unix socket paths on which the worker "
+	    "processes take WebSocket upgrades proxied by the web server, one "
+	    "each (the first free); empty: no WebSocket" },
 	{ "FCGICHAT_MAX_WAIT", "30", NUMBER(CONFIG_INT, max_wait, 1,
 	    CHAT_MAX_WAIT), .help = "longest long-poll hold, seconds (1-60); "
 	    "larger wait= values are lowered to it" },

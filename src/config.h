@@ -26,6 +26,7 @@ struct config {
 	                         * "var/chat" */
 	const char *prefix;     /* FCGICHAT_PREFIX */
 	const char *socket;     /* FCGICHAT_SOCKET or --socket, NULL: none */
+	const char *ws_sockets; /* FCGICHAT_WS_SOCKETS, NULL: no WebSocket */
 	int max_wait;           /* FCGICHAT_MAX_WAIT, seconds */
 	int sse_lifetime;       /* FCGICHAT_SSE_LIFETIME, seconds, 0: none */
 	int keepalive;          /* FCGICHAT_KEEPALIVE, seconds */

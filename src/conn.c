@@ -17,10 +17,22 @@ conn_init(struct conn *c, int fd, int request_id)
 	*c = (struct conn){ .fd = fd, .request_id = request_id, .ep = -1 };
 }
 
+/* Appends data to out as the connection carries it: FastCGI records,
+ * or the bytes themselves on a raw connection. */
+static int
+conn_frame(const struct conn *c, struct buf *out, const void *data,
+    size_t len, bool end)
+{
+	if (c->request_id != CONN_RAW)
+		return fcgi_frame(out, c->request_id, data, len, end);
+	buf_append(out, data, len);
+	return out->oom ? -1 : 0;
+}
+
 int
 conn_queue(struct conn *c, const void *data, size_t len)
 {
-	return fcgi_frame(&c->out, c->request_id, data, len, false);
+	return conn_frame(c, &c->out, data, len, false);
 }
 
 int
@@ -87,7 +99,7 @@ conn_send_queued(struct conn *c, const void *data, size_t len, bool end)
 {
 	bool was_empty = c->out.len == 0;
 
-	if (fcgi_frame(&c->out, c->request_id, data, len, end) == -1 ||
+	if (conn_frame(c, &c->out, data, len, end) == -1 ||
 	    c->out.len - c->out_off > CONN_MAX_PENDING)
 		return CONN_FAILED;
 	return was_empty ? conn_flush(c) : CONN_PENDING;
@@ -117,7 +129,11 @@ conn_send(struct conn *c, const void *data, size_t len, bool end)
 	struct fcgi_iov f;
 	ssize_t n;
 
-	if (c->out.len > 0 ||
+	if (c->request_id == CONN_RAW && c->out.len == 0) {
+		f.iov[0] = (struct iovec){ (void *)data, len };
+		f.n = 1;
+		f.total = len;
+	} else if (c->out.len > 0 || c->request_id == CONN_RAW ||
 	    fcgi_frame_iov(&f, c->request_id, data, len, end) == -1)
 		return conn_send_queued(c, data, len, end);
 	do

@@ -1,5 +1,5 @@
 /* conn.h - the socket of one parked request: non-blocking writes of
- * FastCGI-framed response bytes, a queue for what the socket does not
+ * FastCGI-framed response bytes (or raw bytes, for a WebSocket), a queue for what the socket does not
  * take at once (drained on EPOLLOUT, capped at CONN_MAX_PENDING), and the
  * socket's place in the watcher's epoll set. The same bytes can be sent
  * to many connections: conn_send frames them with one writev and copies
@@ -35,7 +35,12 @@ enum conn_status {
 	                 * CONN_MAX_PENDING: give up on the connection */
 };
 
-/* Starts c on fd (which c then owns: conn_close closes it). */
+/* A request_id for a connection that carries bytes as they are (a
+ * WebSocket after its handshake), not in FastCGI records. */
+#define CONN_RAW (-1)
+
+/* Starts c on fd (which c then owns: conn_close closes it). request_id:
+ * the FastCGI request whose records carry the bytes, or CONN_RAW. */
 void conn_init(struct conn *c, int fd, int request_id);
 
 /* Queues data, framed, without writing (the first bytes of a request

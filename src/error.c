@@ -29,6 +29,9 @@ static const struct chat_error_info infos[CHAT_E__MAX] = {
 	    "There is no such API endpoint." },
 	[CHAT_E_FORBIDDEN] = { 403, "forbidden",
 	    "This origin or address may not use this endpoint." },
+	[CHAT_E_UPGRADE_REQUIRED] = { 426, "upgrade_required",
+	    "This endpoint speaks WebSocket: connect with a WebSocket "
+	    "client (Upgrade: websocket)." },
 	[CHAT_E_RATE_LIMITED] = { 429, "rate_limited",
 	    "Too many requests; wait for Retry-After seconds and try again." },
 	[CHAT_E_UNAVAILABLE] = { 503, "unavailable",

@@ -1,5 +1,5 @@
 /* hub.c - parked requests and the watcher thread that answers them:
- * parking, waking, fan-out and each waiter's timers. */
+ * parking, waking and fan-out (each waiter's own life: waiter.c). */
 #include "hub.h"
 
 #include <assert.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "batch.h"
@@ -19,187 +20,25 @@
 #include "log.h"
 #include "room.h"
 #include "timer.h"
+#include "hub_private.h"
 #include "transport.h"
 
 #define READ_BATCH 1000          /* rows per watcher read */
 #define FALLBACK_MS 1000         /* look even when nobody said so */
 #define RECHECK_MS 2             /* look again after an empty wakeup */
 #define MAX_EVENTS 256
-#define CLOSE_GRACE_MS 5000     /* to flush a finished answer */
 #define CATCH_UP_ROUNDS 10
 
-struct hub {
-	struct store *store;
-	char *db_path;
-	bool readonly;               /* started on read-only database files */
-	int ep, wake, efd;          /* wake: store_wake_fd, owned by store */
-	int stop_fd;                 /* hub_options.stop_fd */
-	int keepalive_ms;
-	int64_t last_seen;
-	struct room_table rooms;
-	struct timer_heap timers;    /* every filed waiter's next timer */
-	pthread_mutex_t lock;        /* guards incoming only */
-	struct waiter *incoming;
-	pthread_t thread;
-	_Atomic int64_t waiting[HUB__MAX], parked, delivered, dropped;
-	_Atomic int64_t seen_max;
-};
 
 /* epoll tags for the two non-waiter fds. */
 static char tag_wake, tag_event;
 
 /* The transports, by kind: the only place that lists them. */
-static const struct transport *const transports[HUB__MAX] = {
+const struct transport *const hub_transports[HUB__MAX] = {
 	[HUB_LONGPOLL] = &transport_longpoll,
 	[HUB_SSE] = &transport_sse,
+	[HUB_WS] = &transport_ws,
 };
-
-/* --- waiters ----------------------------------------------------------- */
-
-/* The waiter around p, a pointer to its member m: epoll reports &conn,
- * the heap gives &timer. */
-#define WAITER_OF(p, m) \
-	((struct waiter *)(void *)((char *)(p) - offsetof(struct waiter, m)))
-
-/* A waiter's timer key never exceeds its real next timer: writes push an
- * idle timer (an SSE keepalive) later without touching the heap, and
- * waiter_timer re-keys a waiter that pops early. */
-static int64_t
-waiter_due(const struct hub *h, const struct waiter *w)
-{
-	int64_t due = w->end ? w->end : INT64_MAX;
-
-	if (transports[w->kind]->on_timer != NULL && !w->closing &&
-	    w->last_write + h->keepalive_ms < due)
-		due = w->last_write + h->keepalive_ms;
-	return due;
-}
-
-/* Sets w's key to its real next timer. */
-static void
-waiter_rekey(struct hub *h, struct waiter *w)
-{
-	timer_rekey(&h->timers, &w->timer, waiter_due(h, w));
-}
-
-static void
-waiter_free(struct waiter *w)
-{
-	if (w == NULL)
-		return;
-	conn_close(&w->conn, false);
-	limit_wait_release(w->limit_handle);
-	free(w);
-}
-
-/* Puts w on the list of room r. */
-static void
-waiter_link(struct waiter *w, struct room *r)
-{
-	w->u.room = r;
-	w->prev = NULL;
-	w->next = r->waiters;
-	if (r->waiters)
-		r->waiters->prev = w;
-	r->waiters = w;
-	r->n++;
-}
-
-/* Takes w off its room's list (the room stays until room_release). */
-static void
-waiter_unlink(struct waiter *w)
-{
-	struct room *r = w->u.room;
-
-	assert(r->n > 0 && (w->prev == NULL) == (r->waiters == w));
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		r->waiters = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	r->n--;
-}
-
-/* Also for the hub itself: after an answer, a client gone, a failure. */
-void
-hub_drop(struct hub *h, struct waiter *w, bool failed)
-{
-	struct room *r = w->u.room;
-
-	conn_close(&w->conn, failed);
-	waiter_unlink(w);
-	timer_remove(&h->timers, &w->timer);
-	atomic_fetch_sub(&h->waiting[w->kind], 1);
-	if (failed)
-		atomic_fetch_add(&h->dropped, 1);
-	room_release(&h->rooms, r);
-	waiter_free(w);
-}
-
-/* Acts on what a write left: a failed connection is dropped, and so is a
- * finished answer once all of it is written. Returns 0 while w stays, -1
- * once it is gone. */
-static int
-waiter_wrote(struct hub *h, struct waiter *w, enum conn_status st)
-{
-	if (st == CONN_FAILED || (st == CONN_SENT && w->closing)) {
-		hub_drop(h, w, st == CONN_FAILED);
-		return -1;
-	}
-	return 0;
-}
-
-/* Writes what is pending. Returns 0, or -1 when w is gone. */
-static int
-waiter_flush(struct hub *h, struct waiter *w)
-{
-	return waiter_wrote(h, w, conn_flush(&w->conn));
-}
-
-int
-hub_send(struct hub *h, struct waiter *w, const char *data, size_t len,
-    bool end)
-{
-	w->last_write = chat_mono_ms();
-	if (end) {
-		/* A finished answer gets a grace period to drain. */
-		w->closing = true;
-		w->end = w->last_write + CLOSE_GRACE_MS;
-		waiter_rekey(h, w);
-	}
-	return waiter_wrote(h, w, conn_send(&w->conn, data, len, end)) == -1 ||
-	    end ? -1 : 0;
-}
-
-void
-hub_count_delivered(struct hub *h, size_t n)
-{
-	atomic_fetch_add(&h->delivered, (int64_t)n);
-}
-
-/* w's timer key has come: it may only be early (a write moved the real
- * time on), or it is time to expire, to give up flushing, or to keep an
- * idle stream alive. */
-static void
-waiter_timer(struct hub *h, struct waiter *w, int64_t now)
-{
-	if (waiter_due(h, w) > now) {
-		waiter_rekey(h, w);
-		return;
-	}
-	if (w->closing) {
-		hub_drop(h, w, true);   /* could not drain in time */
-		return;
-	}
-	if (w->end && now >= w->end) {
-		transports[w->kind]->expire(h, w);
-		return;
-	}
-	assert(transports[w->kind]->on_timer != NULL);   /* see waiter_due */
-	if (transports[w->kind]->on_timer(h, w) == 0)
-		waiter_rekey(h, w);
-}
 
 /* --- fan-out: rows read once, encoded once, written to every waiter ---- */
 
@@ -222,7 +61,7 @@ hub_deliver(struct hub *h, struct room *r, const struct chat_message *rows,
 	for (w = r->waiters; w != NULL && left > 0; w = next, left--) {
 		next = w->next;
 		if (!w->closing)
-			transports[w->kind]->deliver(h, w, &b);
+			hub_transports[w->kind]->deliver(h, w, &b);
 	}
 	batch_free(&b);
 }
@@ -295,7 +134,7 @@ waiter_catch_up(struct hub *h, struct waiter *w)
 {
 	struct store_query q = { .before = -1 };
 	struct chat_list l = { 0 };
-	bool stream = transports[w->kind]->stream;
+	bool stream = hub_transports[w->kind]->stream;
 	struct batch b;
 
 	q.limit = stream ? READ_BATCH : w->limit;
@@ -309,7 +148,7 @@ waiter_catch_up(struct hub *h, struct waiter *w)
 		}
 		w->behind = stream && l.n == (size_t)q.limit;
 		gone = batch_init(&b, l.v, l.n) == -1 ? 0 :
-		    transports[w->kind]->deliver(h, w, &b);
+		    hub_transports[w->kind]->deliver(h, w, &b);
 		batch_free(&b);
 		chat_list_clear(&l);
 		if (gone || !w->behind || conn_pending(&w->conn))
@@ -348,6 +187,56 @@ hub_file(struct hub *h, struct waiter *w)
 		waiter_catch_up(h, w);
 }
 
+/* The worker is ending: streams whose transport says so are closed
+ * properly (a WebSocket with 1001) rather than cut when the process ends.
+ * Writes are non-blocking: what a socket does not take is lost with the
+ * process, and the client resumes from its cursor either way. */
+static void
+hub_close_all(struct hub *h)
+{
+	for (size_t i = 0; i < ROOM_BUCKETS; i++) {
+		struct room *r, *rnext;
+		for (r = h->rooms.buckets[i]; r != NULL; r = rnext) {
+			struct waiter *w, *next;
+			size_t left = r->n;
+			rnext = r->hnext;
+			for (w = r->waiters; w != NULL && left > 0; w = next,
+			    left--) {
+				next = w->next;
+				if (!w->closing && hub_transports[w->kind]->close_on_stop)
+					hub_transports[w->kind]->expire(h, w);
+			}
+		}
+	}
+	pthread_mutex_lock(&h->stop_lock);
+	h->stopped = true;
+	pthread_cond_signal(&h->stop_cond);
+	pthread_mutex_unlock(&h->stop_lock);
+}
+
+void
+hub_stop(struct hub *h, int timeout_ms)
+{
+	struct timespec until;
+	uint64_t one = 1;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	atomic_store(&h->stopping, true);
+	if (write(h->efd, &one, sizeof(one)) < 0)
+		log_warn("hub_stop: eventfd");
+	pthread_mutex_lock(&h->stop_lock);
+	while (!h->stopped &&
+	    pthread_cond_timedwait(&h->stop_cond, &h->stop_lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&h->stop_lock);
+}
+
 static void
 hub_take_incoming(struct hub *h)
 {
@@ -375,7 +264,7 @@ drain(int fd)
 static void
 hub_waiter_event(struct hub *h, struct waiter *w, uint32_t events)
 {
-	const struct transport *t = transports[w->kind];
+	const struct transport *t = hub_transports[w->kind];
 	bool input = events & (EPOLLIN | EPOLLRDHUP);
 
 	/* Without a read side a parked request expects no input: anything
@@ -435,6 +324,8 @@ hub_main(void *arg)
 	struct timer *t;
 
 	for (;;) {
+		struct hub_source *ready[HUB_SOURCES_MAX];
+		size_t n_ready = 0;
 		bool look = false, told = false;
 		int n = epoll_wait(h->ep, evs, MAX_EVENTS,
 		    hub_timeout(h, now, fallback, recheck));
@@ -446,10 +337,20 @@ hub_main(void *arg)
 			} else if (p == &tag_event) {
 				drain(h->efd);
 				hub_take_incoming(h);
+				if (atomic_load(&h->stopping) && !h->stopped)
+					hub_close_all(h);
+			} else if (p >= (void *)h->sources && p <
+			    (void *)(h->sources + HUB_SOURCES_MAX)) {
+				assert(n_ready < HUB_SOURCES_MAX);
+				ready[n_ready++] = p;
 			} else
 				hub_waiter_event(h, WAITER_OF(p, conn),
 				    evs[i].events);
 		}
+		/* After the batch: a source may drop waiters (a write that
+		 * fails) whose events are still in it. */
+		for (size_t i = 0; i < n_ready; i++)
+			ready[i]->ready(h, ready[i]->arg);
 		now = chat_mono_ms();
 		look = told || now >= fallback || (recheck && now >= recheck);
 		if (h->readonly && now >= rw_check) {
@@ -502,9 +403,11 @@ hub_start(const struct hub_options *o)
 	h->keepalive_ms = o->keepalive_s * 1000;
 	h->stop_fd = o->stop_fd;
 	for (int k = 0; k < HUB__MAX; k++)
-		assert(transports[k] && transports[k]->deliver &&
-		    transports[k]->expire);
+		assert(hub_transports[k] && hub_transports[k]->deliver &&
+		    hub_transports[k]->expire);
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->stop_lock, NULL);
+	pthread_cond_init(&h->stop_cond, NULL);
 	if ((h->store = store_open(&o->store)) == NULL ||
 	    store_max_id(h->store, &h->last_seen) != CHAT_OK)
 		goto fail;
@@ -543,6 +446,9 @@ hub_park(struct hub *h, const struct hub_park_req *r)
 
 	assert((unsigned)r->kind < HUB__MAX);
 	if (w == NULL) {
+		struct waiter gone = { .kind = r->kind, .priv = r->priv };
+		if (hub_transports[r->kind]->release != NULL)
+			hub_transports[r->kind]->release(&gone);
 		free(name);
 		close(r->fd);
 		limit_wait_release(r->limit_handle);
@@ -552,7 +458,8 @@ hub_park(struct hub *h, const struct hub_park_req *r)
 	*w = (struct waiter){ .u.name = name, .kind = r->kind,
 	    .limit = r->limit, .limit_handle = r->limit_handle,
 	    .behind = r->behind, .cursor = r->cursor, .seen = r->seen,
-	    .end = r->deadline_ms, .last_write = chat_mono_ms() };
+	    .end = r->deadline_ms, .last_write = chat_mono_ms(),
+	    .priv = r->priv };
 	conn_init(&w->conn, r->fd, r->request_id);
 	if (r->initial && conn_queue(&w->conn, r->initial->data,
 	    r->initial->len) == -1) {
@@ -570,6 +477,26 @@ hub_park(struct hub *h, const struct hub_park_req *r)
 	pthread_mutex_unlock(&h->lock);
 	if (was_empty && write(h->efd, &one, sizeof(one)) < 0)
 		log_warn("hub_park: eventfd");
+	return 0;
+}
+
+int
+hub_add_source(struct hub *h, int fd, void (*ready)(struct hub *, void *),
+    void *arg)
+{
+	int i = atomic_fetch_add(&h->nsources, 1);
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (i >= HUB_SOURCES_MAX) {
+		log_errorx("hub_add_source: more than %d", HUB_SOURCES_MAX);
+		return -1;
+	}
+	h->sources[i] = (struct hub_source){ ready, arg };
+	ev.data.ptr = &h->sources[i];
+	if (epoll_ctl(h->ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
+		log_error("hub_add_source: epoll_ctl");
+		return -1;
+	}
 	return 0;
 }
 

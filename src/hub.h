@@ -18,7 +18,7 @@
 
 /* How a parked request is answered; hub.c's table maps each kind to its
  * transport. */
-enum hub_kind { HUB_LONGPOLL, HUB_SSE, HUB__MAX };
+enum hub_kind { HUB_LONGPOLL, HUB_SSE, HUB_WS, HUB__MAX };
 
 struct hub;
 
@@ -37,11 +37,12 @@ struct hub_options {
 struct hub *hub_start(const struct hub_options *o);
 
 /* A request to park. The hub takes ownership of fd (a released FastCGI
- * connection, non-blocking) in every case: it closes it on failure. */
+ * connection, or a WebSocket after its handshake; non-blocking) in every
+ * case: it closes it on failure. */
 struct hub_park_req {
 	enum hub_kind kind;
 	int fd;
-	int request_id;
+	int request_id;          /* FastCGI request, or CONN_RAW (WebSocket) */
 	const char *room;        /* validated room name (copied) */
 	int64_t cursor;          /* deliver messages with id > cursor */
 	int limit;               /* long-poll: most messages in the answer */
@@ -53,12 +54,27 @@ struct hub_park_req {
 	const struct buf *initial;  /* response bytes to send first (copied) */
 	int limit_handle;        /* from limit_wait_acquire; the hub gives it
 	                          * back when the request ends */
+	void *priv;              /* the transport's own state (WebSocket):
+	                          * the hub hands it to the transport's
+	                          * release hook in every case, failure too */
 };
 
 /* Hands a connection to the watcher, from any thread. Returns 0, or -1
  * when out of memory (fd closed, limit_handle given back). r and what it
  * points to stay the caller's. */
 int hub_park(struct hub *h, const struct hub_park_req *r);
+
+/* Has the watcher call ready(h, arg) on its own thread whenever fd (which
+ * stays the caller's, and must outlive the hub) is readable: how another
+ * thread hands results back to the connections the watcher owns. Call
+ * before any connection of that kind is parked. Returns 0, or -1 (logged). */
+int hub_add_source(struct hub *h, int fd, void (*ready)(struct hub *, void *),
+    void *arg);
+
+/* The worker is ending: has the watcher close every stream whose transport
+ * closes at shutdown (a WebSocket, with 1001), and waits until it has, at
+ * most timeout_ms. Call once, from the thread that ends the process. */
+void hub_stop(struct hub *h, int timeout_ms);
 
 /* Counters for monitoring; all since start, waiting ones current. Read
  * from any thread. */

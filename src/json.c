@@ -318,6 +318,37 @@ json_parse_send(const char *body, size_t len, struct send_request *out,
 	return e;
 }
 
+enum chat_error
+json_parse_ws(const char *text, size_t len, struct send_request *out,
+    char **client_id, const char **why)
+{
+	cJSON *root = NULL;
+	const cJSON *type;
+	enum chat_error e;
+
+	memset(out, 0, sizeof(*out));
+	*client_id = NULL;
+	if ((e = json_parse_root(text, len, &root, why)) == CHAT_OK) {
+		/* The answer names the client_id whenever it is readable,
+		 * whatever else is wrong. */
+		if (json_take_client_id(cJSON_GetObjectItemCaseSensitive(root,
+		    "client_id"), client_id, NULL) != CHAT_OK)
+			*client_id = NULL;
+		type = cJSON_GetObjectItemCaseSensitive(root, "type");
+		if (!cJSON_IsString(type) ||
+		    strcmp(type->valuestring, "send") != 0)
+			e = chat_error_why(why, CHAT_E_BAD_PARAM, "a frame's "
+			    "\"type\" must be \"send\", the one thing a "
+			    "client can say");
+		else
+			e = json_take_send(root, out, why);
+	}
+	cJSON_Delete(root);
+	if (e != CHAT_OK)
+		send_request_clear(out);
+	return e;
+}
+
 void
 send_request_clear(struct send_request *r)
 {

@@ -66,6 +66,35 @@ int json_delete_event(struct buf *b, const struct chat_message *m);
 int json_limited_event(struct buf *b, const char *room,
     int64_t pruned_through);
 
+/* WebSocket frames' texts (API.md, GET /api/rooms/{room}/ws), each one
+ * JSON object with a "type":
+ * {"type":"message","message":m} around an encoded message, or with the
+ * message itself (json_ws_message); */
+int json_ws_wrap(struct buf *b, const char *message, size_t len);
+int json_ws_message(struct buf *b, const struct chat_message *m);
+/* {"type":"delete","id":42,"room":"r","seq":50} for tombstone m (seq: its
+ * own id, the new cursor); */
+int json_ws_delete(struct buf *b, const struct chat_message *m);
+/* {"type":"limited","room":"r","pruned_through":N}; */
+int json_ws_limited(struct buf *b, const char *room, int64_t pruned_through);
+/* {"type":"ack","client_id":c,"message":m} (client_id null when NULL); */
+int json_ws_ack(struct buf *b, const char *client_id,
+    const struct chat_message *m);
+/* {"type":"error","client_id":c,"error":{"code":..,"message":..}}. */
+int json_ws_error(struct buf *b, const char *client_id, const char *code,
+    const char *message);
+#define JSON_WS_KEEPALIVE "{\"type\":\"keepalive\"}"
+
+/* Parses a text message a WebSocket client sent: one JSON object whose
+ * "type" is "send", with the fields of a send body checked exactly as
+ * json_parse_send checks them. Returns CHAT_OK and fills *out (free with
+ * send_request_clear), or bad_json (not a JSON object), bad_param (another
+ * "type") or the send's error kind, with *why set and *out zeroed. Either
+ * way *client_id is the frame's client_id when it was a valid one, for the
+ * answer (a new string the caller frees), else NULL. */
+enum chat_error json_parse_ws(const char *text, size_t len,
+    struct send_request *out, char **client_id, const char **why);
+
 /* Parses one exported message (a line of `admin export`): a JSON object
  * with "room", "nick" and "text" (checked and normalised like a send),
  * and optional "id" (an integer >= 1; absent or null: 0, a new id) and
@@ -93,7 +122,7 @@ struct json_stats_proc {
 };
 
 /* The figures of GET /api/stats, as stats.c collects them; encoded as
- * {"now":N,"uptime_s":N,"waiting":{"longpoll":N,"sse":N,"total":N},
+ * {"now":N,"uptime_s":N,"waiting":{"longpoll":N,"sse":N,"ws":N,"total":N},
  * <totals>,"processes":[{"pid":N,"self":B,"uptime_s":N,<counters>},...],
  * "database":{"path":S,"size_bytes":N,"wal_bytes":N,"schema":N,
  * "last_id":N,"rooms":N,"messages":N},"retention":{"days":N,
@@ -102,7 +131,7 @@ struct json_stats_proc {
 struct json_stats {
 	int64_t now;                 /* ms since the epoch */
 	int64_t uptime_s;            /* of the oldest live process */
-	int64_t waiting_longpoll, waiting_sse;
+	int64_t waiting_longpoll, waiting_sse, waiting_ws;
 	const char *const *names;    /* counter names, in order */
 	size_t n_counters;
 	const int64_t *totals;       /* over the processes */

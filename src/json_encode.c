@@ -167,6 +167,80 @@ json_limited_event(struct buf *b, const char *room, int64_t pruned_through)
 }
 
 int
+json_ws_wrap(struct buf *b, const char *message, size_t len)
+{
+	buf_puts(b, "{\"type\":\"message\",\"message\":");
+	buf_append(b, message, len);
+	buf_append(b, "}", 1);
+	return b->oom ? -1 : 0;
+}
+
+int
+json_ws_message(struct buf *b, const struct chat_message *m)
+{
+	buf_puts(b, "{\"type\":\"message\",\"message\":");
+	json_message_fields(b, m);
+	buf_append(b, "}", 1);
+	return b->oom ? -1 : 0;
+}
+
+int
+json_ws_delete(struct buf *b, const struct chat_message *m)
+{
+	buf_printf(b, "{\"type\":\"delete\",\"id\":%" PRId64 ",\"room\":",
+	    m->deletes);
+	json_string(b, m->room);
+	buf_printf(b, ",\"seq\":%" PRId64 "}", m->id);
+	return b->oom ? -1 : 0;
+}
+
+int
+json_ws_limited(struct buf *b, const char *room, int64_t pruned_through)
+{
+	buf_puts(b, "{\"type\":\"limited\",\"room\":");
+	json_string(b, room);
+	buf_printf(b, ",\"pruned_through\":%" PRId64 "}", pruned_through);
+	return b->oom ? -1 : 0;
+}
+
+/* ,"client_id":"c" or ,"client_id":null */
+static void
+json_client_id(struct buf *b, const char *client_id)
+{
+	buf_puts(b, ",\"client_id\":");
+	if (client_id != NULL)
+		json_string(b, client_id);
+	else
+		buf_puts(b, "null");
+}
+
+int
+json_ws_ack(struct buf *b, const char *client_id,
+    const struct chat_message *m)
+{
+	buf_puts(b, "{\"type\":\"ack\"");
+	json_client_id(b, client_id);
+	buf_puts(b, ",\"message\":");
+	json_message_fields(b, m);
+	buf_append(b, "}", 1);
+	return b->oom ? -1 : 0;
+}
+
+int
+json_ws_error(struct buf *b, const char *client_id, const char *code,
+    const char *message)
+{
+	buf_puts(b, "{\"type\":\"error\"");
+	json_client_id(b, client_id);
+	buf_puts(b, ",\"error\":{\"code\":");
+	json_string(b, code);
+	buf_puts(b, ",\"message\":");
+	json_string(b, message);
+	buf_puts(b, "}}");
+	return b->oom ? -1 : 0;
+}
+
+int
 json_error(struct buf *b, const char *code, const char *message)
 {
 	buf_puts(b, "{\"error\":{\"code\":");
@@ -224,9 +298,9 @@ json_stats(struct buf *b, const struct json_stats *s)
 {
 	buf_printf(b, "{\"now\":%" PRId64 ",\"uptime_s\":%" PRId64
 	    ",\"waiting\":{\"longpoll\":%" PRId64 ",\"sse\":%" PRId64
-	    ",\"total\":%" PRId64 "},", s->now, s->uptime_s,
-	    s->waiting_longpoll, s->waiting_sse,
-	    s->waiting_longpoll + s->waiting_sse);
+	    ",\"ws\":%" PRId64 ",\"total\":%" PRId64 "},", s->now,
+	    s->uptime_s, s->waiting_longpoll, s->waiting_sse, s->waiting_ws,
+	    s->waiting_longpoll + s->waiting_sse + s->waiting_ws);
 	json_counters(b, s->names, s->totals, s->n_counters);
 	buf_puts(b, ",\"processes\":[");
 	for (size_t i = 0; i < s->n_procs; i++) {

@@ -46,3 +46,12 @@ origin_check(const struct config *c, const char *origin, bool https,
 	    origin_same(origin, https, host) ||
 	    origin_listed(c->allow_origins, origin);
 }
+
+bool
+origin_check_ws(const struct config *c, const char *origin, bool https,
+    const char *host)
+{
+	return origin == NULL || origin_same(origin, https, host) ||
+	    origin_listed(c->allow_origins, origin) ||
+	    origin_listed(c->cors_origins, origin);
+}

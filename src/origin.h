@@ -25,4 +25,13 @@ bool origin_same(const char *origin, bool https, const char *host);
 bool origin_check(const struct config *c, const char *origin, bool https,
     const char *host, const char **cors);
 
+/* The stricter rule of a WebSocket handshake (API.md): browsers send no
+ * preflight for it and replay their credentials on it, so a page may open
+ * one only from the server's own origin or one listed in
+ * FCGICHAT_ALLOW_ORIGINS or FCGICHAT_CORS_ORIGINS, whether or not an
+ * allow-list is set (cross-site WebSocket hijacking). No Origin (not a
+ * browser page) is allowed. */
+bool origin_check_ws(const struct config *c, const char *origin, bool https,
+    const char *host);
+
 #endif

@@ -23,7 +23,7 @@
 #include "log.h"
 
 #define STATS_MAGIC 0x66637374u   /* "fcst" */
-#define STATS_VERSION 1
+#define STATS_VERSION 2   /* 2: waiting_ws */
 #define STATS_MAX_PROCS 256       /* files read per answer */
 
 /*
@@ -52,6 +52,7 @@ static const struct {
 	[STATS_ERRORS_5XX] = { "errors_5xx", false },
 	[STATS_WAITING_LONGPOLL] = { "waiting_longpoll", false },
 	[STATS_WAITING_SSE] = { "waiting_sse", false },
+	[STATS_WAITING_WS] = { "waiting_ws", false },
 	[STATS_PARKED] = { "parked", false },
 	[STATS_DELIVERED] = { "delivered", false },
 	[STATS_DROPPED] = { "dropped", false },
@@ -152,6 +153,7 @@ stats_publish(struct hub *h)
 	atomic_store(&self->v[STATS_WAITING_LONGPOLL],
 	    hs.waiting[HUB_LONGPOLL]);
 	atomic_store(&self->v[STATS_WAITING_SSE], hs.waiting[HUB_SSE]);
+	atomic_store(&self->v[STATS_WAITING_WS], hs.waiting[HUB_WS]);
 	atomic_store(&self->v[STATS_PARKED], hs.parked);
 	atomic_store(&self->v[STATS_DELIVERED], hs.delivered);
 	atomic_store(&self->v[STATS_DROPPED], hs.dropped);
@@ -324,6 +326,7 @@ stats_sum(struct stats_answer *a, size_t n, int64_t now)
 	    .uptime_s = (now - oldest) / 1000,
 	    .waiting_longpoll = a->totals[STATS_WAITING_LONGPOLL],
 	    .waiting_sse = a->totals[STATS_WAITING_SSE],
+	    .waiting_ws = a->totals[STATS_WAITING_WS],
 	    .names = a->names, .n_counters = STATS__MAX,
 	    .totals = a->totals, .procs = a->procs, .n_procs = n };
 }

@@ -23,6 +23,7 @@ enum stats_counter {
 	STATS_ERRORS_5XX,        /* answers 500-599 */
 	STATS_WAITING_LONGPOLL,  /* now: parked long-polls */
 	STATS_WAITING_SSE,       /* now: open event streams */
+	STATS_WAITING_WS,        /* now: open WebSockets */
 	STATS_PARKED,            /* requests ever parked */
 	STATS_DELIVERED,         /* messages written to waiting clients */
 	STATS_DROPPED,           /* waiting clients dropped: gone or slow */

@@ -1,6 +1,7 @@
 /* transport.h - how a ready batch reaches one parked request. Long-poll
  * and SSE differ only there: each lives in a file of its own
- * (transport_longpoll.c, transport_sse.c) and exports one struct
+ * (transport_longpoll.c, transport_sse.c, transport_ws.c) and exports one
+ * struct
  * transport, and hub.c's table, indexed by enum hub_kind, is the only
  * place that lists them. The waiting itself (rooms, timers, the socket,
  * catching up) is the hub's and the same for every transport. */
@@ -37,6 +38,7 @@ struct waiter {
 	int64_t end;                 /* mono ms deadline, 0: none */
 	int64_t last_write;          /* mono ms */
 	struct timer timer;          /* key <= the real next timer */
+	void *priv;                  /* the transport's own state, or NULL */
 };
 
 /* A transport's hooks. Each returns 0 while w stays, or -1 once it is
@@ -48,6 +50,10 @@ struct transport {
 	 * come): the hub catches a stream up in rounds and keeps it after
 	 * each. false: one answer of at most w->limit messages ends it. */
 	bool stream;
+	/* The worker ending calls expire first (hub_stop): a WebSocket's
+	 * close frame, 1001. false: the connection is cut with the process,
+	 * and the client resumes from its cursor. */
+	bool close_on_stop;
 	/* Writes what b (rows of w's room) has after w->cursor, if
 	 * anything. Not called once w is closing. */
 	int (*deliver)(struct hub *h, struct waiter *w, struct batch *b);
@@ -65,9 +71,12 @@ struct transport {
 	 * so this is the web server closing or aborting the request, and
 	 * the hub drops w. */
 	int (*on_readable)(struct hub *h, struct waiter *w);
+	/* Optional: w is about to be freed (dropped, or never filed); frees
+	 * or lets go of w->priv. w's connection may already be closed. */
+	void (*release)(struct waiter *w);
 };
 
-extern const struct transport transport_longpoll, transport_sse;
+extern const struct transport transport_longpoll, transport_sse, transport_ws;
 
 /* What hub.c offers the transports. */
 

@@ -20,6 +20,7 @@
 #include "stats.h"
 #include "store.h"
 #include "worker.h"
+#include "ws_accept.h"
 
 struct worker {
 	pthread_t thread;
@@ -66,6 +67,9 @@ worker_wait(const sigset_t *stop, int stop_fd)
 	sigwait(stop, &sig);
 	return strsignal(sig);
 }
+
+/* How long an ending worker gives the watcher to close its streams. */
+#define STOP_GRACE_MS 200
 
 static void *
 worker_main(void *arg)
@@ -122,6 +126,8 @@ worker_serve(const struct config *cfg)
 	stats_open(cfg->state_path);
 	housekeep_start(cfg, hub);
 	limit_init(&lo);
+	if (ws_accept_start(cfg, hub) == -1)
+		return 1;
 	if ((w = calloc((size_t)n, sizeof(*w))) == NULL)
 		return 1;
 	for (int i = 0; i < n; i++) {
@@ -134,8 +140,10 @@ worker_serve(const struct config *cfg)
 	log_info("main: fcgichat %s serving %s at %s with %d threads",
 	    FCGICHAT_VERSION, cfg->db_path, cfg->prefix, n);
 	why = worker_wait(&stop, ho.stop_fd);
-	/* Parked clients see their connection close and resume from their
-	 * last id; every acknowledged message is already committed. */
+	/* Parked clients see their connection close (WebSockets with 1001)
+	 * and resume from their last id; every acknowledged message is
+	 * already committed. */
 	log_info("main: %s, exiting", why);
+	hub_stop(hub, STOP_GRACE_MS);
 	return 0;
 }

@@ -1,7 +1,8 @@
 // api.js - the HTTP calls of API.md, and the send queue (Outbox) that never
 // loses and never repeats a message: every send carries a client_id, is
 // retried on network failures, 5xx and 429 (honouring Retry-After) with the
-// same client_id, and is marked failed only after giving up.
+// same client_id, and is marked failed only after giving up. A send goes
+// over the live WebSocket when one carries its room, else by POST.
 
 import {
   backoffDelay, parseRetryAfter, sleep, isAbort, uuid, normalizeText,
@@ -28,6 +29,25 @@ export class ApiError extends Error {
     return this.status === 0 || this.status === 408 || this.status === 429 ||
       this.status >= 500;
   }
+}
+
+/**
+ * The code of the ApiError a WebSocket send rejects with when the socket
+ * went (or went silent) before its answer: the Outbox then POSTs the same
+ * send at once, and the client_id keeps it from being stored twice.
+ */
+export const SOCKET_LOST = 'socket_lost';
+
+/** HTTP status of each error code a POST would have answered with. */
+const STATUS_OF_CODE = {
+  forbidden: 403, too_large: 413, rate_limited: 429, internal: 500, unavailable: 503,
+};
+
+/** The ApiError of a WebSocket `error` frame's {code, message}. */
+export function errorFromFrame(e) {
+  const code = typeof e?.code === 'string' ? e.code : 'bad_answer';
+  const message = typeof e?.message === 'string' ? e.message : 'The server refused the message.';
+  return new ApiError(STATUS_OF_CODE[code] ?? 400, code, message);
 }
 
 export class Api {
@@ -128,6 +148,13 @@ export class Api {
   eventsUrl(room, since) {
     return this.url(this.roomPath(room, '/events'), { since });
   }
+
+  /** ws: or wss: URL of the room's WebSocket (the base is absolute). */
+  wsUrl(room, since) {
+    const u = new URL(this.url(this.roomPath(room, '/ws'), { since }), location.href);
+    u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+    return u.href;
+  }
 }
 
 /** How many times a send is tried before it is shown as failed. */
@@ -150,6 +177,9 @@ export class Outbox {
     this.items = [];
     this.onChange = () => {};
     this.onSent = () => {};
+    // (room, {nick, text, client_id}) -> a promise of the stored message
+    // when a live WebSocket carries that room, else null (then: POST).
+    this.viaSocket = () => null;
     this._running = false;
     this._wake = null;
     this._load();
@@ -254,9 +284,7 @@ export class Outbox {
       item.attempts += 1;
       item.retryAt = null;
       try {
-        const msg = await this.api.send(item.room, {
-          nick: item.nick, text: item.text, client_id: item.client_id,
-        });
+        const msg = await this._transmit(item);
         this.items = this.items.filter((i) => i !== item);
         this._save();
         this.onSent(item, msg);
@@ -287,6 +315,23 @@ export class Outbox {
         await this._waitWake(delay);
       }
     }
+  }
+
+  /**
+   * One try, over the WebSocket when one is up; when it goes before the
+   * answer, the same send goes by POST at once.
+   */
+  async _transmit(item) {
+    const body = { nick: item.nick, text: item.text, client_id: item.client_id };
+    const overSocket = this.viaSocket(item.room, body);
+    if (overSocket) {
+      try {
+        return await overSocket;
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.code !== SOCKET_LOST) throw err;
+      }
+    }
+    return this.api.send(item.room, body);
   }
 
   /** Sleeps `ms`, or less when kick() is called. */

@@ -55,7 +55,7 @@ const lastSeen = readJson('fcgichat.seen', {});
 let room = null;
 let gen = 0;
 let live = null;
-let liveState = { mode: prefs.transport, kind: 'sse', state: 'connecting', role: 'solo' };
+let liveState = { mode: prefs.transport, kind: 'ws', state: 'connecting', role: 'solo' };
 let browserOffline = navigator.onLine === false;
 let buffered = null;      // live messages that came before the history
 let historyKick = null;   // retries the first history load at once
@@ -325,6 +325,9 @@ function send() {
 outbox.onChange = (item) => {
   if (!item || item.room === room) view.renderOutbox(outbox.forRoom(room));
 };
+
+// While this tab's WebSocket is up, sends of its room go over it.
+outbox.viaSocket = (r, body) => (live ? live.send(r, body) : null);
 
 outbox.onSent = (item, msg) => {
   if (msg && msg.room === room) view.add([msg], { own: true });

@@ -9,6 +9,10 @@
 // follower fetches the gap once with GET ...?since=. Without those APIs
 // each tab runs its own transport ("solo").
 //
+// A WebSocket lives in the leader only, and carries the leader's sends;
+// the other tabs send by POST (a send relayed through the leader would be
+// lost with it, and would need the same POST to fall back on).
+//
 //   const live = new SharedLive({room, scope, config, createTransport})
 //   live.onMessages = (messages, cursor) => ...
 //   live.onState = (state) => ...     // transport state + role
@@ -16,6 +20,7 @@
 //   live.open()          // listen to the other tabs, queue for the lock
 //   live.start(cursor)   // history loaded: the leader may connect now
 //   live.setConfig({transport, interval}); live.kick(force); live.stop()
+//   live.send(room, body)  // this tab's WebSocket send, or null: POST
 
 import { deferred } from './util.js';
 
@@ -41,7 +46,7 @@ export class SharedLive {
     this.cursor = 0;
     this.transport = null;
     this.state = {
-      mode: config.transport, kind: config.transport === 'auto' ? 'sse' : config.transport,
+      mode: config.transport, kind: config.transport === 'auto' ? 'ws' : config.transport,
       state: 'connecting', retryAt: null, failures: 0, role: this.role,
     };
     this.onMessages = () => {};
@@ -104,6 +109,11 @@ export class SharedLive {
   kick(force = false) {
     if (this.transport) this.transport.kick(force);
     else if (this.role === 'follower') this._post({ t: 'kick', force });
+  }
+
+  /** A send over this tab's WebSocket (see transports.js), or null. */
+  send(room, body) {
+    return this.transport ? this.transport.send(room, body) : null;
   }
 
   async _lead() {

@@ -1,18 +1,22 @@
-// transports.js - the three live transports of API.md behind one interface:
+// transports.js - the four live transports of API.md behind one interface:
 //
-//   const t = createTransport('sse' | 'longpoll' | 'poll' | 'auto', opts)
+//   const t = createTransport('ws' | 'sse' | 'longpoll' | 'poll' | 'auto', opts)
 //   t.onMessages = (messages, cursor) => ...   // oldest first
 //   t.onState = (state) => ...                 // see below
 //   t.onLimited = () => ...    // history older than the cursor was pruned:
 //                              // reload the room
 //
 // A message a moderator deleted arrives among the messages as
-// {room, deletes: ID} (from a read's "deleted" list or an SSE delete event).
+// {room, deletes: ID} (from a read's "deleted" list, an SSE delete event or
+// a WebSocket delete frame).
 //   t.start(since); t.kick(force); t.stop();
+//   t.send(room, {nick, text, client_id}) -> a promise of the stored
+//     message while a WebSocket of that room is open (rejects with an
+//     ApiError: the server's refusal, or code SOCKET_LOST), else null
 //
 // state: {mode, kind, state, retryAt, failures, error, interval}
 //   mode  - what was chosen: "auto" or the kind itself
-//   kind  - the transport now live: "sse", "longpoll", "poll"
+//   kind  - the transport now live: "ws", "sse", "longpoll", "poll"
 //   state - "connecting", "connected", "reconnecting" (retryAt: epoch ms),
 //           "offline" (the browser says it has no network)
 //
@@ -22,12 +26,14 @@
 // loses or repeats a message.
 
 import { backoffDelay, sleep, isAbort } from './util.js';
-import { ApiError } from './api.js';
+import { ApiError, SOCKET_LOST, errorFromFrame } from './api.js';
 
-export const KINDS = ['sse', 'longpoll', 'poll'];
+/** Best first: the order Auto tries them in. */
+export const KINDS = ['ws', 'sse', 'longpoll', 'poll'];
 
 export const KIND_NAMES = {
   auto: 'Auto',
+  ws: 'WebSocket',
   sse: 'Server-Sent Events',
   longpoll: 'Long-polling',
   poll: 'Polling',
@@ -38,6 +44,22 @@ export const LONGPOLL_WAIT = 25;
 
 /** Messages asked for per request while catching up. */
 const PAGE = 100;
+
+/**
+ * Milliseconds without a frame after which a WebSocket counts as dead: the
+ * server sends one at least every 15 s (API.md), and a half-open socket
+ * (a sleeping NAT, a pulled cable) is invisible to a page otherwise.
+ */
+export const WS_WATCHDOG = 40000;
+
+/** Milliseconds a send over the WebSocket waits for its ack. */
+const WS_ACK_TIMEOUT = 20000;
+
+/**
+ * Code of the failure of a WebSocket that never opened: with the server
+ * answering, a front end or proxy refused the upgrade (426, 400, 200...).
+ */
+export const WS_REFUSED = 'ws_refused';
 
 class BaseTransport {
   constructor(kind, { api, room, interval = 3 }) {
@@ -144,8 +166,164 @@ class BaseTransport {
     }, delay);
   }
 
+  /** Only a WebSocket carries sends: the others leave them to POST. */
+  send() { return null; }
+
   _connect() { throw new Error('abstract'); }
   _disconnect() {}
+}
+
+/** A server frame: a JSON object with a type, or null. */
+function parseFrame(data) {
+  if (typeof data !== 'string') return null;
+  try {
+    const f = JSON.parse(data);
+    return f && typeof f === 'object' && typeof f.type === 'string' ? f : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What each server frame type does; types not here are ignored (API.md). */
+const WS_FRAMES = {
+  message(f) { this._deliver([f.message]); },
+  delete(f) { this._deliver([], Number(f.seq), [Number(f.id)]); },
+  limited() {
+    // Like a read that says "limited": stop here, the room is reloaded.
+    this._disconnect();
+    this.onLimited();
+  },
+  ack(f) { this._settle(f.client_id, null, f.message); },
+  error(f) { this._settle(f.client_id, errorFromFrame(f.error)); },
+  keepalive() {},
+};
+
+/**
+ * WebSocket: one full-duplex connection; the server's frames carry
+ * messages, deletions and keepalives, and sends go the other way, each
+ * answered with ack or error (matched by client_id).
+ */
+class WsTransport extends BaseTransport {
+  constructor(opts) {
+    super('ws', opts);
+    this.ws = null;
+    this.openTimeout = opts.openTimeout ?? 15000;
+    this.watchdog = opts.watchdog ?? WS_WATCHDOG;
+    this._timer = null;        // the open timeout, then the watchdog
+    this._acks = new Map();    // client_id -> {resolve, reject, timer}
+  }
+
+  _connect() {
+    this._gen += 1;
+    const gen = this._gen;
+    if (this.state.state !== 'reconnecting' && this.state.state !== 'offline') {
+      this._setState('connecting');
+    }
+    let ws;
+    try {
+      ws = new WebSocket(this.api.wsUrl(this.room, this.since));
+    } catch {
+      // (older browsers throw here when a Content-Security-Policy forbids it)
+      this._fail(new ApiError(0, WS_REFUSED, 'Cannot open the WebSocket.'));
+      return;
+    }
+    this.ws = ws;
+    const conn = { opened: false, sane: false };
+    this._arm(gen, this.openTimeout, WS_REFUSED, 'The WebSocket did not open.');
+    ws.onopen = () => {
+      if (gen !== this._gen) return;
+      conn.opened = true;
+      this._arm(gen, this.watchdog, 'timeout', 'The WebSocket went silent.');
+      this._setState('connected');
+    };
+    ws.onmessage = (ev) => { if (gen === this._gen) this._frame(gen, conn, ev.data); };
+    // An error event is always followed by close: close alone decides.
+    ws.onclose = (ev) => { if (gen === this._gen) this._closed(conn, ev.code); };
+  }
+
+  /** Drops the socket and fails when nothing comes for `ms`. */
+  _arm(gen, ms, code, why) {
+    clearTimeout(this._timer);
+    this._timer = setTimeout(() => {
+      if (gen !== this._gen) return;
+      this._disconnect();
+      this._fail(new ApiError(0, code, why));
+    }, ms);
+  }
+
+  _frame(gen, conn, data) {
+    const f = parseFrame(data);
+    if (!f) {
+      // Something that is not this API answered the upgrade: not a
+      // transport to keep.
+      this._disconnect();
+      this._fail(new ApiError(502, 'bad_answer', 'The WebSocket sent something that is not chat.'));
+      return;
+    }
+    conn.sane = true;
+    this.failures = 0;
+    this._arm(gen, this.watchdog, 'timeout', 'The WebSocket went silent.');
+    if (Object.hasOwn(WS_FRAMES, f.type)) WS_FRAMES[f.type].call(this, f);
+  }
+
+  _closed(conn, code) {
+    this._disconnect();
+    // A socket that carried frames, or that the server ended on purpose
+    // (1001: its lifetime is over, or the worker stops), was a success.
+    if (conn.sane || code === 1001) this.failures = 0;
+    this._fail(conn.opened
+      ? new ApiError(0, 'network', 'The WebSocket was interrupted.')
+      : new ApiError(0, WS_REFUSED, 'Cannot open the WebSocket.'));
+  }
+
+  _disconnect() {
+    clearTimeout(this._timer);
+    this._timer = null;
+    const ws = this.ws;
+    this.ws = null;
+    this._gen += 1;
+    if (ws) {
+      ws.onopen = null;
+      ws.onmessage = null;
+      ws.onclose = null;
+      try { ws.close(1000); } catch { /* already closing */ }
+    }
+    // Their answers will never come on this socket: the Outbox POSTs them.
+    const acks = [...this._acks.values()];
+    this._acks.clear();
+    for (const a of acks) {
+      clearTimeout(a.timer);
+      a.reject(new ApiError(0, SOCKET_LOST, 'The WebSocket closed before the answer.'));
+    }
+  }
+
+  send(room, { nick, text, client_id: clientId }) {
+    const ws = this.ws;
+    if (room !== this.room || !ws || ws.readyState !== WebSocket.OPEN || this._acks.has(clientId)) {
+      return null;
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this._settle(clientId, new ApiError(0, SOCKET_LOST, 'The WebSocket did not answer.'));
+      }, WS_ACK_TIMEOUT);
+      this._acks.set(clientId, { resolve, reject, timer });
+      try {
+        ws.send(JSON.stringify({ type: 'send', nick, text, client_id: clientId }));
+      } catch {
+        this._settle(clientId, new ApiError(0, SOCKET_LOST, 'The WebSocket is closing.'));
+      }
+    });
+  }
+
+  /** The answer to the send of `clientId`: its message, or err. */
+  _settle(clientId, err, message) {
+    const a = this._acks.get(clientId);
+    if (!a) return; // answered already, or given up on (it went by POST)
+    this._acks.delete(clientId);
+    clearTimeout(a.timer);
+    if (err) a.reject(err);
+    else a.resolve(message);
+  }
 }
 
 /** Server-Sent Events: one long response, one event per message. */
@@ -307,10 +485,19 @@ class PollTransport extends FetchTransport {
   }
 }
 
+/** Whether this browser has each transport; the others it always has. */
+const SUPPORTED = {
+  ws: () => typeof WebSocket === 'function',
+  sse: () => typeof EventSource === 'function',
+};
+
 /**
- * Auto: SSE first; when a transport fails repeatedly while the server
- * itself answers (GET /health), fall back to long-polling, then polling.
- * While the server is down, it keeps retrying the same transport.
+ * Auto: WebSocket first; when a transport fails repeatedly while the
+ * server itself answers (GET /health), fall back to SSE, then long-polling,
+ * then polling. A WebSocket that never opened while the server answers was
+ * refused by something in between: once is enough. While the server is
+ * down, it keeps retrying the same transport. 10 minutes after falling
+ * back it tries the best one again.
  */
 class AutoTransport {
   constructor(opts) {
@@ -321,7 +508,7 @@ class AutoTransport {
     this.onState = () => {};
     this.onLimited = () => {};
     this.inner = null;
-    this.order = KINDS.filter((k) => k !== 'sse' || typeof EventSource === 'function');
+    this.order = KINDS.filter((k) => !SUPPORTED[k] || SUPPORTED[k]());
     this.index = 0;
     this.fallbackAfter = opts.fallbackAfter ?? 3;
     this.upgradeAfter = opts.upgradeAfter ?? 10 * 60 * 1000;
@@ -351,6 +538,8 @@ class AutoTransport {
 
   kick(force) { this.inner?.kick(force); }
 
+  send(room, body) { return this.inner ? this.inner.send(room, body) : null; }
+
   _startInner(since) {
     const t = createTransport(this.order[this.index], this.opts);
     this.inner = t;
@@ -358,15 +547,16 @@ class AutoTransport {
     t.onLimited = () => { if (this.inner === t) this.onLimited(); };
     t.onState = (s) => { if (this.inner === t) this.onState({ ...s, mode: 'auto' }); };
     t.onFailure = (err, failures) => {
-      if (failures >= this.fallbackAfter && this.index < this.order.length - 1) {
-        this._maybeFallBack(t);
+      const need = err?.code === WS_REFUSED ? 1 : this.fallbackAfter;
+      if (failures >= need && this.index < this.order.length - 1) {
+        this._maybeFallBack(t, need);
       }
     };
     t.start(since);
     this.onState({ ...t.state, mode: 'auto' });
   }
 
-  async _maybeFallBack(t) {
+  async _maybeFallBack(t, need) {
     if (this._checking) return;
     this._checking = true;
     try {
@@ -376,7 +566,7 @@ class AutoTransport {
     } finally {
       this._checking = false;
     }
-    if (!this.running || this.inner !== t || t.failures < this.fallbackAfter ||
+    if (!this.running || this.inner !== t || t.failures < need ||
         t.state.state === 'connected') return;
     const since = t.since;
     t.stop();
@@ -405,6 +595,7 @@ class AutoTransport {
 
 export function createTransport(kind, opts) {
   switch (kind) {
+    case 'ws': return new WsTransport(opts);
     case 'sse': return new SseTransport(opts);
     case 'longpoll': return new LongPollTransport(opts);
     case 'poll': return new PollTransport(opts);

@@ -341,11 +341,11 @@ export class MessageView {
   }
 }
 
-const KIND_SHORT = { sse: 'SSE', longpoll: 'Long-polling', poll: 'Polling' };
+const KIND_SHORT = { ws: 'WebSocket', sse: 'SSE', longpoll: 'Long-polling', poll: 'Polling' };
 
 /** Fills the status element from a transport state (see transports.js). */
 export function renderStatus(root, s, now = Date.now()) {
-  const kind = s.kind || 'sse';
+  const kind = s.kind || 'ws';
   root.dataset.state = s.state;
   root.dataset.transport = kind;
   root.dataset.mode = s.mode || kind;

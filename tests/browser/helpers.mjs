@@ -59,8 +59,10 @@ function watchPage(ctx, page) {
   page.on('console', (msg) => {
     if (msg.type() !== 'error') return;
     const t = msg.text();
-    // Failed requests while the server is down are expected in some tests.
-    if (/Failed to load resource|ERR_CONNECTION_REFUSED|net::ERR_|EventSource/.test(t)) return;
+    // Failed requests while the server is down are expected in some tests,
+    // and so are refused WebSocket upgrades (the tests check what the page
+    // then chose).
+    if (/Failed to load resource|ERR_CONNECTION_REFUSED|net::ERR_|EventSource|WebSocket connection to/.test(t)) return;
     ctx.problems.push(`console error: ${t}`);
   });
 }
@@ -138,4 +140,43 @@ export function accessLog(srv) {
   } catch {
     return [];
   }
+}
+
+/**
+ * Answers the page's sends to `room` as `answer(body)` says — an error
+ * {status, code, message}, or null to let the send through — whichever way
+ * they go: a POST gets that HTTP answer, a send over the room's WebSocket
+ * an error frame (the socket's other frames pass both ways). Call it
+ * before the page opens its WebSocket (openChat's setup). Returns the
+ * bodies {nick, text, client_id} seen, in order.
+ */
+export async function interceptSends(page, room, answer) {
+  const bodies = [];
+  await page.route(`**/api/rooms/${room}/messages`, (route) => {
+    if (route.request().method() !== 'POST') return route.continue();
+    const body = route.request().postDataJSON();
+    bodies.push(body);
+    const a = answer(body);
+    if (!a) return route.continue();
+    return route.fulfill({
+      status: a.status, contentType: 'application/json; charset=utf-8',
+      body: JSON.stringify({ error: { code: a.code, message: a.message } }),
+    });
+  });
+  await page.routeWebSocket(new RegExp(`/api/rooms/${room}/ws(\\?|$)`), (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((m) => {
+      let f = null;
+      try { f = JSON.parse(m); } catch { /* passed on as it is */ }
+      if (f?.type !== 'send') return server.send(m);
+      const body = { nick: f.nick, text: f.text, client_id: f.client_id };
+      bodies.push(body);
+      const a = answer(body);
+      if (!a) return server.send(m);
+      return ws.send(JSON.stringify({
+        type: 'error', client_id: f.client_id, error: { code: a.code, message: a.message },
+      }));
+    });
+  });
+  return bodies;
 }

@@ -6,8 +6,8 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { startLighttpd, BIN } from '../lib/server.mjs';
-import { send as apiSend } from '../lib/http.mjs';
+import { startLighttpd, BIN, waitFor } from '../lib/server.mjs';
+import { get, send as apiSend } from '../lib/http.mjs';
 import {
   launch, newContext, openChat, waitConnected, waitTexts, shownTexts, WAIT,
 } from './helpers.mjs';
@@ -31,9 +31,9 @@ async function waitShown(page, texts, timeout = WAIT) {
       return have.length === want.length && have.every((t, i) => t === want[i]);
     }, texts, { timeout });
   } catch (e) {
-    e.message += `; the page shows ${JSON.stringify(await shownTexts(page))}, ` +
-      `state ${await page.evaluate(() => window.fcgichat.state())}`;
-    throw e;
+    // A new error: the reporter prints the stack, made with the old message.
+    throw new Error(`${e.message}; the page shows ${JSON.stringify(await shownTexts(page))}, ` +
+      `state ${await page.evaluate(() => `${window.fcgichat.transport()} ${window.fcgichat.state()}`)}`);
   }
 }
 
@@ -42,7 +42,7 @@ describe('deleting a message', () => {
   before(async () => { srv = await startLighttpd({ procs: 2 }); });
   after(async () => { await srv?.cleanup(); });
 
-  for (const kind of ['sse', 'longpoll', 'poll']) {
+  for (const kind of ['ws', 'sse', 'longpoll', 'poll']) {
     test(`disappears from open pages at once, over ${kind}`, async () => {
       const room = `mod-${kind}`;
       const ctx = await newContext(browser);
@@ -98,7 +98,7 @@ describe('retention', () => {
   });
   after(async () => { await srv?.cleanup(); });
 
-  for (const kind of ['sse', 'longpoll']) {
+  for (const kind of ['ws', 'sse', 'longpoll']) {
     test(`a page back after retention pruned past it reloads the room (${kind})`, async () => {
       const room = `limited-${kind}`;
       const ctx = await newContext(browser);
@@ -107,6 +107,10 @@ describe('retention', () => {
       await apiSend(srv.url, room, 'w', 'old 1');
       await apiSend(srv.url, room, 'w', 'old 2');
       await waitShown(page, ['old 1', 'old 2']);
+      // The page's next request is parked at a worker, not on its way
+      // there (srv.quiet() below counts only the workers' connections).
+      await waitFor(async () => (await get(srv.url, '/api/stats')).json.waiting.total === 1,
+        { timeout: WAIT, what: 'the page parked at the server' });
 
       await ctx.setOffline(true);
       await page.waitForFunction(() => window.fcgichat.state() === 'offline', null, { timeout: WAIT });

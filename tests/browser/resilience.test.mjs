@@ -3,6 +3,7 @@
 // outage, the network dropping and coming back, and Auto falling back when
 // a transport keeps failing while the server itself is fine, and going
 // back to event streams 10 minutes later (the page's clock moved on).
+// (websocket.test.mjs has the WebSocket's own drops and refusals.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLighttpd } from '../lib/server.mjs';
@@ -32,7 +33,7 @@ async function waitState(page, state, timeout = SLOW) {
   await page.waitForFunction((s) => window.fcgichat.state() === s, state, { timeout });
 }
 
-for (const kind of ['sse', 'longpoll', 'poll']) {
+for (const kind of ['ws', 'sse', 'longpoll', 'poll']) {
   test(`server restart under an open page (${kind}): no gap, no duplicate`, async () => {
     const room = `restart-${kind}`;
     const ctx = await newContext(browser);
@@ -176,10 +177,20 @@ test('a laptop waking from sleep: a dead long-poll is dropped, the page catches 
   await ctx.close();
 });
 
+/**
+ * Something between browser and server lets WebSockets of `room` open but
+ * closes them at once, before a frame: Auto leaves them after a few tries.
+ */
+function breakWebSockets(ctx, room) {
+  return ctx.routeWebSocket(new RegExp(`/api/rooms/${room}/ws`), (ws) => ws.close({ code: 1011 }));
+}
+
 test('Auto falls back to long-polling, then polling, when transports keep failing', async () => {
   const room = 'fallback';
   const ctx = await newContext(browser);
-  // Something between browser and server breaks event streams...
+  // Something between browser and server breaks WebSockets and event
+  // streams...
+  await breakWebSockets(ctx, room);
   await ctx.route('**/api/rooms/fallback/events**', (route) => route.fulfill({
     status: 502, contentType: 'text/plain', body: 'bad gateway',
   }));
@@ -208,6 +219,8 @@ test('Auto falls back to long-polling, then polling, when transports keep failin
 test('Auto goes back to event streams 10 minutes after falling back, once they work again', async () => {
   const room = 'upgrade';
   const ctx = await newContext(browser);
+  // (WebSockets stay broken: Auto tries them first, then event streams.)
+  await breakWebSockets(ctx, room);
   await ctx.route('**/api/rooms/upgrade/events**', (route) => route.fulfill({
     status: 502, contentType: 'text/plain', body: 'bad gateway',
   }));

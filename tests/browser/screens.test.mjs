@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { startLighttpd } from '../lib/server.mjs';
 import { send as apiSend } from '../lib/http.mjs';
 import {
-  launch, newContext, openChat, waitConnected, waitTexts, typeAndSend, screenshot, WAIT,
+  launch, newContext, openChat, waitConnected, waitTexts, typeAndSend, screenshot,
+  interceptSends, WAIT,
 } from './helpers.mjs';
 
 let srv;
@@ -36,8 +37,8 @@ after(async () => {
   await srv?.cleanup();
 });
 
-async function conversation(ctx, nick = 'alice') {
-  const page = await openChat(ctx, srv, { room: 'release', nick });
+async function conversation(ctx, nick = 'alice', setup = undefined) {
+  const page = await openChat(ctx, srv, { room: 'release', nick, setup });
   await waitConnected(page);
   await waitTexts(page, CONVERSATION.map(([, t]) => t));
   await page.waitForFunction(() => document.querySelectorAll('#rooms li').length >= 4, null, { timeout: WAIT });
@@ -100,13 +101,9 @@ test('phone width, and the room drawer', async () => {
 
 test('a send the server refuses', async () => {
   const ctx = await newContext(browser);
-  const page = await conversation(ctx, 'erin');
-  await page.route('**/api/rooms/release/messages', (route) => (route.request().method() === 'POST'
-    ? route.fulfill({
-      status: 400, contentType: 'application/json; charset=utf-8',
-      body: JSON.stringify({ error: { code: 'bad_text', message: 'Messages may hold at most 4000 bytes of UTF-8.' } }),
-    })
-    : route.continue()));
+  const page = await conversation(ctx, 'erin', (p) => interceptSends(p, 'release', () => ({
+    status: 400, code: 'bad_text', message: 'Messages may hold at most 4000 bytes of UTF-8.',
+  })));
   await typeAndSend(page, 'this one will not go through');
   const failed = page.locator('#outbox .msg.failed');
   await failed.waitFor({ timeout: WAIT });

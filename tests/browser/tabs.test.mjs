@@ -1,7 +1,8 @@
 // tabs.test.mjs - one live connection per browser and room: tabs of the
 // same room elect a leader (Web Locks) that shares its connection over a
 // BroadcastChannel; when the leader closes, another tab takes over without
-// losing a message; without those APIs each tab connects by itself.
+// losing a message; a WebSocket lives in the leader alone (the other tabs
+// send by POST); without those APIs each tab connects by itself.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLighttpd, waitFor } from '../lib/server.mjs';
@@ -41,9 +42,13 @@ async function openTabs(ctx, n, room, opts = {}) {
       room, nick: 'multi', ...opts,
       setup: (p) => {
         p.live = 0;
+        p.sockets = 0;
+        p.posts = 0;
         p.on('request', (r) => {
           if (/\/events\?|[?&]wait=/.test(r.url())) p.live += 1;
+          if (r.method() === 'POST') p.posts += 1;
         });
+        p.on('websocket', () => { p.sockets += 1; });
       },
     });
     tabs.push(page);
@@ -129,6 +134,56 @@ test('seven tabs stay live and can all send (one connection, counted at the serv
   await waitFor(async () => (await parked()) === 0, { timeout: WAIT, what: 'the stream to close' });
   const streams = accessLog(srv).filter((l) => l.includes(`/api/rooms/${room}/events`));
   assert.ok(streams.length <= 1, `event streams at the server:\n${streams.join('\n')}`);
+});
+
+test('tabs share one WebSocket: the leader alone opens it and sends over it', async () => {
+  const room = 'tabs-ws';
+  const ctx = await newContext(browser);
+  const tabs = await openTabs(ctx, 3, room, { transport: 'ws' });
+  for (const t of tabs) await waitConnected(t, 'ws');
+  const roles = await Promise.all(tabs.map(role));
+  assert.deepEqual([...roles].sort(), ['follower', 'follower', 'leader']);
+  const leader = tabs[roles.indexOf('leader')];
+  const followers = tabs.filter((t) => t !== leader);
+  assert.equal(leader.sockets, 1);
+  assert.deepEqual(followers.map((t) => t.sockets), [0, 0], 'followers opened no WebSocket');
+  await waitFor(async () => (await get(srv.url, '/api/stats')).json.waiting.ws === 1,
+    { timeout: WAIT, what: 'one WebSocket at the server' });
+
+  await typeAndSend(leader, 'from the leader');
+  await typeAndSend(followers[0], 'from a follower');
+  for (const t of tabs) await waitTexts(t, ['from the leader', 'from a follower']);
+  assert.equal(leader.posts, 0, 'the leader sent over its socket');
+  assert.equal(followers[0].posts, 1, 'a follower sends by POST');
+
+  // The leader goes away while messages keep coming: the next leader
+  // opens the one WebSocket and misses nothing.
+  const burst = (async () => {
+    for (let i = 0; i < 10; i++) {
+      await apiSend(srv.url, room, 'bob', `during takeover ${i}`);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+  })();
+  await leader.close();
+  await burst;
+  await apiSend(srv.url, room, 'bob', 'after takeover');
+  const all = srv.roomIds(room);
+  for (const t of followers) {
+    await t.waitForFunction((want) => want.every((id) => window.fcgichat.ids().includes(id)),
+      all, { timeout: SLOW });
+    const ids = await shownIds(t);
+    assertNoDuplicates(assert, ids);
+    assert.deepEqual(ids, all, 'nothing lost, nothing repeated across the takeover');
+  }
+  for (const t of followers) await waitConnected(t, 'ws', SLOW);
+  const newRoles = await Promise.all(followers.map(role));
+  assert.deepEqual([...newRoles].sort(), ['follower', 'leader']);
+  assert.deepEqual(followers.map((t) => t.sockets).sort(), [0, 1]);
+  assert.equal(followers[newRoles.indexOf('leader')].sockets, 1);
+  await waitFor(async () => (await get(srv.url, '/api/stats')).json.waiting.ws === 1,
+    { timeout: WAIT, what: 'one WebSocket at the server after the takeover' });
+  assert.deepEqual(ctx.problems, []);
+  await ctx.close();
 });
 
 test('without Web Locks or BroadcastChannel each tab connects by itself', async () => {

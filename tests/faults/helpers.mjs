@@ -1,11 +1,13 @@
 // helpers.mjs - what the fault tests share: clients that keep their cursor
 // and resume after any failure (long-poll loops, event streams that
-// reconnect with Last-Event-ID, senders that retry with their client_id),
-// built on tests/lib/http.mjs; the database read directly; and a worker's
-// descriptors and memory from /proc.
+// reconnect with Last-Event-ID, WebSockets that reconnect with since,
+// senders that retry with their client_id), built on tests/lib/http.mjs
+// and ws.mjs; the database read directly; and a worker's descriptors and
+// memory from /proc.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { tryRequest, openEvents } from '../lib/http.mjs';
+import { WsFollower as Follower } from '../lib/ws.mjs';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -147,6 +149,17 @@ export class Stream {
   }
 
   stop() { this.stopped = true; this.current?.close(); live.delete(this); }
+}
+
+// A WebSocket that reconnects with since= the last id it got (lib/ws.mjs's
+// WsFollower), stopped by stopAll() too.
+export class WsFollower extends Follower {
+  constructor(...args) {
+    super(...args);
+    live.add(this);
+  }
+
+  stop() { super.stop(); live.delete(this); }
 }
 
 // Waits until every client has got exactly `ids` (or the time is up);

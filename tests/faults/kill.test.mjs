@@ -1,13 +1,14 @@
 // kill.test.mjs - a worker killed with SIGKILL while senders send (each
-// with a client_id, retrying until answered) and hundreds of long-polls
-// and event streams wait: lighttpd starts a new worker, every acknowledged
-// send is in the database exactly once, and every waiting client, resuming
-// from its last id, ends up with exactly the room's messages, none twice.
+// with a client_id, retrying until answered) and hundreds of long-polls,
+// event streams and WebSockets wait: lighttpd starts a new worker, every
+// acknowledged send is in the database exactly once, and every waiting
+// client, resuming from its last id, ends up with exactly the room's
+// messages, none twice.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { startLighttpd, waitFor } from '../lib/server.mjs';
-import { Poller, Stream, sendSure, sqlRows, roomIds, waitAllGot, procStatus, sleep, stopAll } from './helpers.mjs';
+import { Poller, Stream, WsFollower, sendSure, sqlRows, roomIds, waitAllGot, procStatus, sleep, stopAll } from './helpers.mjs';
 
 let srv;
 before(async () => {
@@ -19,14 +20,16 @@ const SENDERS = 4;
 const PER_SENDER = 100;
 const POLLERS = 200;
 const STREAMS = 100;
+const SOCKETS = 100;   // WebSockets
 
-test(`three kill -9 of workers under ${SENDERS * PER_SENDER} sends and ${POLLERS + STREAMS} waiting clients: nothing lost, nothing twice`, { timeout: 180000 }, async (t) => {
+test(`three kill -9 of workers under ${SENDERS * PER_SENDER} sends and ${POLLERS + STREAMS + SOCKETS} waiting clients: nothing lost, nothing twice`, { timeout: 180000 }, async (t) => {
   const room = 'killed';
   const fds0 = srv.workers().reduce((n, p) => n + procStatus(p).fds, 0);
   const pollers = Array.from({ length: POLLERS }, () => new Poller(srv.url, room, 0));
   const streams = Array.from({ length: STREAMS }, () => new Stream(srv.url, room, 0));
-  await waitFor(() => streams.every((s) => s.open) &&
-    srv.workers().reduce((n, p) => n + procStatus(p).fds, 0) - fds0 >= POLLERS + STREAMS,
+  const sockets = Array.from({ length: SOCKETS }, () => new WsFollower(srv.url, room, 0));
+  await waitFor(() => streams.every((s) => s.open) && sockets.every((w) => w.open) &&
+    srv.workers().reduce((n, p) => n + procStatus(p).fds, 0) - fds0 >= POLLERS + STREAMS + SOCKETS,
   { timeout: 20000, what: 'all clients waiting' });
 
   let acked = 0;
@@ -60,7 +63,7 @@ test(`three kill -9 of workers under ${SENDERS * PER_SENDER} sends and ${POLLERS
     await waitFor(() => acked >= SENDERS * PER_SENDER / 4, { timeout: 60000, what: 'a quarter sent' });
     let open;
     gate = new Promise((r) => { open = r; });
-    await waitFor(() => results.length === acked && [...pollers, ...streams].every((c) => c.ids.length === acked),
+    await waitFor(() => results.length === acked && [...pollers, ...streams, ...sockets].every((c) => c.ids.length === acked),
       { timeout: 20000, what: 'clients to catch up' });
     await sleep(300);   // long-polls park again
     await kill();
@@ -84,7 +87,7 @@ test(`three kill -9 of workers under ${SENDERS * PER_SENDER} sends and ${POLLERS
 
   // Every waiting client got every message exactly once, in order.
   const ids = roomIds(srv.dbPath, room);
-  const clients = [...pollers, ...streams];
+  const clients = [...pollers, ...streams, ...sockets];
   const wrong = await waitAllGot(clients, ids, 30000);
   const tDeliver = Date.now() - t0 - tSend;
   for (const c of clients) c.stop();
@@ -93,10 +96,12 @@ test(`three kill -9 of workers under ${SENDERS * PER_SENDER} sends and ${POLLERS
   t.diagnostic(`sending ${tSend} ms, last delivery ${tDeliver} ms later; killed ${killed.join(', ')}; ${retried.length} sends retried ` +
     `(${retried.filter((r) => r.status === 200).length} answered 200: committed before the kill); ` +
     `${pollers.reduce((n, p) => n + p.failures, 0)} long-polls cut, ` +
-    `${streams.reduce((n, s) => n + s.ends, 0)} streams ended; ${ids.length * clients.length} deliveries checked`);
+    `${streams.reduce((n, s) => n + s.ends, 0)} streams ended, ${sockets.reduce((n, w) => n + w.ends, 0)} WebSockets ended; ` +
+    `${ids.length * clients.length} deliveries checked`);
   assert.deepEqual(wrong.map((c) => c.ids.length), [], 'clients missing or repeating messages');
   // The kills did hit waiting clients (else this test proves little).
-  assert.ok(pollers.some((p) => p.failures > 0) && streams.some((s) => s.ends > 0), 'some waiting clients were cut');
+  assert.ok(pollers.some((p) => p.failures > 0) && streams.some((s) => s.ends > 0) && sockets.some((w) => w.ends > 0),
+    'some waiting clients of each kind were cut');
   assert.equal(srv.workers().length, 2);
 });
 

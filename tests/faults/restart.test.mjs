@@ -1,12 +1,13 @@
 // restart.test.mjs - lighttpd stopped and started again (its workers with
-// it) while long-polls and event streams wait and senders send: clients
-// reconnect and resume from their last id, senders retry with their
-// client_id, and every client ends up with exactly the room's messages,
-// including rows written with the sqlite3 shell while the server was down.
+// it) while long-polls, event streams and WebSockets wait and senders
+// send: clients reconnect and resume from their last id, senders retry
+// with their client_id, and every client ends up with exactly the room's
+// messages, including rows written with the sqlite3 shell while the server
+// was down.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLighttpd, waitFor } from '../lib/server.mjs';
-import { Poller, Stream, sendSure, sqlRows, roomIds, waitAllGot, stopAll, sleep } from './helpers.mjs';
+import { Poller, Stream, WsFollower, sendSure, sqlRows, roomIds, waitAllGot, stopAll, sleep } from './helpers.mjs';
 
 let srv;
 before(async () => {
@@ -19,6 +20,7 @@ test('lighttpd restarted under waiting clients and senders: everyone resumes, no
   const clients = [
     ...Array.from({ length: 50 }, () => new Poller(srv.url, room, 0)),
     ...Array.from({ length: 50 }, () => new Stream(srv.url, room, 0)),
+    ...Array.from({ length: 50 }, () => new WsFollower(srv.url, room, 0)),
   ];
   let sent = 0;
   const results = [];
@@ -49,6 +51,7 @@ test('lighttpd restarted under waiting clients and senders: everyone resumes, no
   for (const c of clients) c.stop();
   assert.deepEqual(wrong.map((c) => c.ids.length), [], 'clients missing or repeating messages');
   const retried = results.filter((r) => r.tries > 1).length;
+  assert.ok(clients.filter((c) => c instanceof WsFollower).every((w) => w.ends > 0), 'every WebSocket was cut and resumed');
   t.diagnostic(`${retried} sends retried across the restart; ${clients.reduce((n, c) => n + (c.failures ?? c.ends), 0)} client reconnects; ` +
     `${ids.length * clients.length} deliveries checked`);
 });

@@ -1,17 +1,19 @@
-// slow.test.mjs - an event-stream client that stops reading while many
-// large messages go out: the other streams get every message within a
-// bound all along, the worker drops the slow one (more than 256 KiB
-// pending) instead of buffering without end, and the slow client, resuming
-// with Last-Event-ID, gets every message it had not got, none twice.
+// slow.test.mjs - an event-stream client and a WebSocket that stop
+// reading while many large messages go out: the other streams and
+// WebSockets get every message within a bound all along, the worker drops
+// the slow ones (more than 256 KiB pending) instead of buffering without
+// end, and each slow client, resuming with Last-Event-ID or since, gets
+// every message it had not got, none twice.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLighttpd, waitFor } from '../lib/server.mjs';
 import { tryRequest } from '../lib/http.mjs';
 import { stalledStream } from '../lib/raw.mjs';
 import { parseEvents } from '../lib/sse.mjs';
-import { Stream, roomIds, stopAll, sleep } from './helpers.mjs';
+import { rawWs, wsPath, OP } from '../lib/ws.mjs';
+import { Stream, WsFollower, roomIds, stopAll, sleep } from './helpers.mjs';
 
-const OTHERS = 20;
+const OTHERS = 20;            // streams, and as many WebSockets
 const MESSAGES = 2000;
 const TEXT = 3900;            // bytes of text per message
 const BOUND_MS = 1000;        // longest a reading client may wait for one
@@ -25,16 +27,21 @@ after(async () => { await stopAll(); await srv?.cleanup(); });
 // Ids of the complete message events in a stream's text.
 const eventIds = (text) => parseEvents(text).filter((e) => e.event === 'message' && /^\d+$/.test(e.id ?? '')).map((e) => Number(e.id));
 
-test(`a stream that stops reading is dropped, delays no one, and resumes without loss (${MESSAGES} messages of ${TEXT} bytes)`, { timeout: 180000 }, async (t) => {
+test(`a stream and a WebSocket that stop reading are dropped, delay no one, and resume without loss (${MESSAGES} messages of ${TEXT} bytes)`, { timeout: 180000 }, async (t) => {
   const room = 'slow';
   const arrived = new Map();   // id -> times it reached each reading client
-  const others = Array.from({ length: OTHERS }, () => new Stream(srv.url, room, 0, {
-    onEvent: (id) => { if (!arrived.has(id)) arrived.set(id, []); arrived.get(id).push(Date.now()); },
-  }));
-  await waitFor(() => others.every((s) => s.open), { what: 'streams open' });
+  const arrive = (id) => { if (!arrived.has(id)) arrived.set(id, []); arrived.get(id).push(Date.now()); };
+  const others = [
+    ...Array.from({ length: OTHERS }, () => new Stream(srv.url, room, 0, { onEvent: arrive })),
+    ...Array.from({ length: OTHERS }, () => new WsFollower(srv.url, room, 0, { onMessage: (m) => arrive(m.id) })),
+  ];
+  await waitFor(() => others.every((s) => s.open), { what: 'streams and WebSockets open' });
 
-  // The slow client: reads the head of its stream, then no more.
+  // The slow clients: each reads the head of its answer, then no more.
   const slow = await stalledStream(srv.port, room);
+  const slowWs = await rawWs(srv.port, wsPath(room, 0));
+  slowWs.sock.pause();
+  assert.equal(slowWs.status, 101);
 
   const acked = new Map();
   const text = 'x'.repeat(TEXT);
@@ -51,8 +58,8 @@ test(`a stream that stops reading is dropped, delays no one, and resumes without
   for (const [id, at] of acked) for (const got of arrived.get(id)) worst = Math.max(worst, got - at);
   assert.ok(worst < BOUND_MS, `a reading stream got a message ${worst} ms after its send was answered`);
   for (const s of others) {
-    assert.deepEqual(s.ids, ids, 'each reading stream got every message once');
-    assert.equal(s.ends, 0, 'no reading stream was dropped');
+    assert.deepEqual(s.ids, ids, 'each reading stream and WebSocket got every message once');
+    assert.equal(s.ends, 0, 'no reading stream or WebSocket was dropped');
   }
 
   // Now read what the slow client was sent: the server ended it.
@@ -67,6 +74,18 @@ test(`a stream that stops reading is dropped, delays no one, and resumes without
   await waitFor(() => got.length + again.ids.length >= MESSAGES, { timeout: 20000, what: 'the resumed stream to catch up' });
   await sleep(200);
   assert.deepEqual([...got, ...again.ids], ids, 'nothing lost, nothing twice');
-  t.diagnostic(`the slow stream got ${got.length} of ${MESSAGES} (${slow.raw.length} bytes) before it was dropped; ` +
-    `slowest delivery to the ${OTHERS} others ${worst} ms`);
+
+  // The same for the WebSocket: a gapless start, then the rest with since.
+  slowWs.sock.resume();
+  await waitFor(() => slowWs.ended, { timeout: 20000, what: 'the slow WebSocket to have been ended by the server' });
+  const gotWs = slowWs.texts().filter((j) => j.type === 'message').map((j) => j.message.id);
+  assert.ok(gotWs.length < MESSAGES, 'the slow WebSocket was cut short');
+  assert.deepEqual(gotWs, ids.slice(0, gotWs.length), 'what it got is a gapless start');
+  assert.ok(slowWs.frames.every((f) => f.op === OP.TEXT || f.op === OP.PING), 'no close frame: there is no room for one');
+  const againWs = new WsFollower(srv.url, room, gotWs.at(-1) ?? 0);
+  await waitFor(() => gotWs.length + againWs.ids.length >= MESSAGES, { timeout: 20000, what: 'the resumed WebSocket to catch up' });
+  await sleep(200);
+  assert.deepEqual([...gotWs, ...againWs.ids], ids, 'nothing lost, nothing twice');
+  t.diagnostic(`the slow stream got ${got.length} of ${MESSAGES} (${slow.raw.length} bytes), the slow WebSocket ` +
+    `${gotWs.length}, before they were dropped; slowest delivery to the ${2 * OTHERS} others ${worst} ms`);
 });

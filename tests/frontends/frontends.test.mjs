@@ -3,9 +3,11 @@
 // config: the same answers to the same requests; all three on one database
 // at once, where a send through any wakes waiters on every other and a
 // long-poll held for the longest wait (60 s) ends with the worker's 200,
-// not a proxy timeout; mod_fcgid at and past its process cap; the worker
-// on a socket passed the systemd way, behind Apache; the systemd units.
-// The integration suite (../integration) runs once per front end as well.
+// not a proxy timeout, and an idle WebSocket outlives the front ends' 60-s
+// idle limits on the worker's pings; mod_fcgid at and past its process
+// cap; the worker on a socket passed the systemd way, behind Apache; the
+// systemd units. WebSocket through each front end: ws.test.mjs. The
+// integration suite (../integration) runs once per front end as well.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -14,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startServer, waitFor, FRONTENDS, BIN, ROOT, connectionCount } from '../lib/server.mjs';
 import { get, send, request, openEvents } from '../lib/http.mjs';
+import { openWs, framesOf } from './ws-client.mjs';
 
 const isRoot = process.getuid() === 0;
 const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -31,6 +34,7 @@ const tmpDir = () => {
 const shared = {};
 let sharedDir;
 const held = {};
+const idleWs = {};
 let full;
 let fullStreams = [];
 let refused;
@@ -49,9 +53,13 @@ before(async () => {
     const t0 = Date.now();
     held[fe] = get(shared[fe].url, '/api/rooms/still/messages?since=0&wait=60', { timeout: 90000 })
       .then((r) => ({ ...r, took: Date.now() - t0 }), (e) => ({ error: e.message, took: Date.now() - t0 }));
+    idleWs[fe] = openWs(shared[fe].url, 'idle', { origin: shared[fe].url });
+    idleWs[fe].t0 = t0;
   }
+  await Promise.all(FRONTENDS.map((fe) => idleWs[fe].opened));
 });
 after(async () => {
+  for (const fe of FRONTENDS) idleWs[fe]?.terminate();
   for (const st of fullStreams) st.close();
   await full?.cleanup();
   for (const fe of FRONTENDS) await shared[fe]?.stop();
@@ -125,6 +133,9 @@ const SCRIPT = [
   ['long-poll that times out', 'GET', '/api/rooms/lobby/messages?since=1000&wait=1'],
   ['long-poll answered at once', 'GET', '/api/rooms/lobby/messages?since=0&wait=5'],
   ['events, bad Last-Event-ID', 'GET', '/api/rooms/lobby/events', { headers: { 'Last-Event-ID': 'abc' } }],
+  // Proxied to the worker's WebSocket socket, which answers 426 to a GET
+  // that asks for no upgrade.
+  ['WebSocket path without upgrade', 'GET', '/api/rooms/lobby/ws'],
   ['CORS read', 'GET', '/api/rooms/lobby/messages', { headers: { Origin: APP } }],
   ['CORS preflight', 'OPTIONS', '/api/rooms/lobby/messages', { headers: { Origin: APP, 'Access-Control-Request-Method': 'POST' } }],
   ['preflight, other origin', 'OPTIONS', '/api/rooms/lobby/messages', { headers: { Origin: 'http://other.example' } }],
@@ -200,6 +211,7 @@ describe('the same answers from every front end', () => {
     assert.equal(byName['script'].headers['content-type'], 'text/javascript; charset=utf-8');
     assert.equal(byName['page'].headers['content-security-policy'], "default-src 'self'");
     assert.equal(byName['config beside the page'].status, 403);
+    assert.equal(byName['WebSocket path without upgrade'].status, 426);
     for (const fe of FRONTENDS.slice(1)) {
       for (let i = 0; i < ref.length; i++) {
         assert.deepEqual(answers[fe][i], ref[i], `${fe} differs from ${FRONTENDS[0]} on "${ref[i].name}"`);
@@ -300,6 +312,24 @@ test('a long-poll held for the longest wait (60 s) ends with the worker\'s empty
     assert.equal(r.status, 200, `${fe} answered ${r.status} after ${r.took} ms: ${r.text?.slice(0, 200)}`);
     assert.deepEqual(r.json, { messages: [], last_id: 0 }, fe);
     assert.ok(r.took >= 59000 && r.took < 65000, `${fe} held ${r.took} ms`);
+  }
+});
+
+test('a WebSocket idle for over a minute stays open on every front end (the worker pings every 15 s) and still gets a message', async () => {
+  // lighttpd (server.max-read-idle) and Apache (Timeout) end a tunnel
+  // with no byte either way for 60 s.
+  const open = Math.min(...FRONTENDS.map((fe) => idleWs[fe].t0));
+  await new Promise((r) => setTimeout(r, Math.max(0, open + 65000 - Date.now())));
+  for (const fe of FRONTENDS) {
+    const c = idleWs[fe];
+    assert.equal(c.status, 101, `${fe}: ${c.status} ${c.text}`);
+    assert.equal(c.closed, null, `${fe} closed it: ${JSON.stringify(c.closed)}`);
+    assert.ok(c.pings >= 3, `${fe}: ${c.pings} pings`);
+  }
+  const m = (await send(shared.lighttpd.url, 'idle', 'x', 'after a minute')).json;
+  for (const fe of FRONTENDS) {
+    await idleWs[fe].until((x) => framesOf(x, 'message').length === 1, 5000, `the message on ${fe}`);
+    assert.deepEqual(framesOf(idleWs[fe], 'message')[0].message, m, fe);
   }
 });
 

@@ -7,6 +7,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startLighttpd, waitFor, BIN } from '../lib/server.mjs';
@@ -162,6 +163,23 @@ describe('--check', () => {
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /fcgichat: ok: .*schema 2, newest id 0/);
     assert.doesNotMatch(r.stdout, /error:/);
+  });
+
+  test('WebSocket sockets: each one listed, free or served; a bad directory: exit 1', async () => {
+    let r = check();
+    assert.match(r.stdout, /ok: WebSocket off \(FCGICHAT_WS_SOCKETS unset\)/);
+    const free = path.join(dir, 'ws-0.sock');
+    r = check({ FCGICHAT_WS_SOCKETS: `${free} /nonexistent-dir/ws.sock` });
+    assert.equal(r.status, 1, r.stdout);
+    assert.match(r.stdout, /ok: WebSocket socket .*ws-0\.sock: free/);
+    assert.match(r.stdout, /error: WebSocket socket \/nonexistent-dir\/ws\.sock: directory \/nonexistent-dir is not writable/);
+    // A socket somebody listens on counts as served.
+    const srv = net.createServer().listen(free);
+    await new Promise((res) => srv.on('listening', res));
+    r = check({ FCGICHAT_WS_SOCKETS: free });
+    srv.close();
+    assert.equal(r.status, 0, r.stdout);
+    assert.match(r.stdout, /ok: WebSocket socket .*ws-0\.sock: a worker serves it/);
   });
 
   test('a bad setting: exit 1, naming the variable', () => {

@@ -2,8 +2,8 @@
 // documented place (DESTDIR), the man page complete and clean, and the
 // installed snippets working when enabled the Debian way on copies of this
 // system's stock lighttpd and Apache configurations (lighty-enable-mod and
-// a2enconf run on the copy), with the worker running as www-data. The real
-// /etc is only read.
+// a2enconf run on the copy), with the worker running as www-data, the
+// WebSocket included. The real /etc is only read.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT, freePort, waitFor } from '../lib/server.mjs';
 import { get, send, openEvents, waitingNow } from '../lib/http.mjs';
+import { openWs, framesOf } from '../frontends/ws-client.mjs';
 
 const isRoot = process.getuid() === 0;
 const TOKEN = 'install-test-token-0123456789';
@@ -94,6 +95,11 @@ describe('make install', () => {
     const lt = fs.readFileSync(path.join(d, 'etc/lighttpd/conf-available/50-fcgichat.conf'), 'utf8');
     assert.match(lt, /^var\.fcgichat_bin = "\/usr\/lib\/fcgichat\/fcgichat\.fcgi"$/m);
     assert.match(lt, /^var\.fcgichat_var = "\/var\/lib\/fcgichat"$/m);
+    // One WebSocket socket per worker process, in the state directory.
+    const procs = Number(/^var\.fcgichat_procs = (\d+)$/m.exec(lt)[1]);
+    const socks = Array.from({ length: procs }, (_, i) => `/var/lib/fcgichat/ws-${i}.sock`);
+    assert.ok(lt.includes(`var.fcgichat_ws_sockets = "${socks.join(' ')}"\n`), 'the WebSocket sockets');
+    assert.ok(lt.includes(`var.fcgichat_ws_backends = ( ${socks.map((x) => `("socket" => "${x}")`).join(', ')} )\n`), 'the WebSocket backends');
     assert.match(lt, /^alias\.url \+= \( "\/chat\/" => "\/usr\/share\/fcgichat\/htdocs\/" \)$/m);
     const snippet = fs.readFileSync(path.join(ROOT, 'conf/lighttpd-fcgichat.conf'), 'utf8');
     assert.ok(lt.includes(snippet.slice(snippet.indexOf('\n\n') + 2)), 'the snippet, inlined whole');
@@ -101,11 +107,15 @@ describe('make install', () => {
       const a = fs.readFileSync(path.join(d, f), 'utf8');
       assert.match(a, /^Define FCGICHAT_BIN \/usr\/lib\/fcgichat\/fcgichat\.fcgi$/m);
       assert.match(a, /^Alias \/chat\/ "\/usr\/share\/fcgichat\/htdocs\/"$/m);
+      assert.match(a, /^Define FCGICHAT_WS_DIR \/var\/lib\/fcgichat$/m);
     }
     for (const f of files.filter((x) => x.startsWith('usr/lib/systemd/system/'))) {
       const u = fs.readFileSync(path.join(d, f), 'utf8');
       assert.doesNotMatch(u, /cgi-bin/, f);
-      if (/ExecStart=/.test(u)) assert.match(u, /^ExecStart=\/usr\/lib\/fcgichat\/fcgichat\.fcgi/m);
+      if (/ExecStart=/.test(u)) {
+        assert.match(u, /^ExecStart=\/usr\/lib\/fcgichat\/fcgichat\.fcgi/m);
+        assert.match(u, /^Environment=FCGICHAT_WS_SOCKETS=\/var\/lib\/fcgichat\/ws-0\.sock$/m);
+      }
     }
 
     make(['uninstall', `DESTDIR=${d}`, 'PREFIX=/usr']);
@@ -166,7 +176,8 @@ function installInto(d, etcName) {
 }
 
 // What every installed setup must do: the API, a long-poll woken by a
-// send, an event stream, the statistics (the worker knows `token`: a wrong
+// send, an event stream, a WebSocket (its send acked, and the 426 of a
+// GET without upgrade), the statistics (the worker knows `token`: a wrong
 // one is refused, so the header reached it), the page.
 async function exercise(base, token) {
   const health = await get(base, '/api/health');
@@ -174,13 +185,22 @@ async function exercise(base, token) {
   const since = health.json.last_id;
   const es = openEvents(base, 'installed');
   await es.until((x) => x.retry !== null);
+  const ws = await openWs(base, 'installed', { origin: base }).opened;
+  assert.equal(ws.status, 101, `WebSocket: ${ws.status} ${ws.error?.message ?? ws.text}`);
   const lp = get(base, `/api/rooms/installed/messages?since=${since}&wait=10`);
   await waitFor(async () => (await waitingNow(base)).longpoll === 1, { what: 'the long-poll parked' });
   const sent = await send(base, 'installed', 'admin', 'it works');
   assert.equal(sent.status, 201, sent.text);
   assert.deepEqual((await lp).json.messages, [sent.json]);
   await es.until((x) => x.events.length === 1);
+  await ws.until((x) => framesOf(x, 'message').length === 1, 5000, 'the message on the WebSocket');
+  assert.deepEqual(framesOf(ws, 'message')[0].message, sent.json);
+  ws.send({ type: 'send', nick: 'admin', text: 'over the socket', client_id: 'install-1' });
+  await ws.until((x) => framesOf(x, 'ack').length === 1, 5000, 'the ack');
+  await es.until((x) => x.events.length === 2);
   es.close();
+  ws.close();
+  assert.equal((await get(base, '/api/rooms/installed/ws')).status, 426);
   const stats = await get(base, '/api/stats');
   assert.equal(stats.status, 200, stats.text);
   assert.ok(stats.json.sends >= 1);
@@ -297,8 +317,7 @@ describe('Apache, Debian layout', { skip: !isRoot || !fs.existsSync('/usr/sbin/a
     installInto(d, 'apache2');
     const env = apacheEnv(d);
     fs.chownSync(path.join(d, 'run/fcgid'), fs.statSync(path.join(d, 'var/lib/fcgichat')).uid, 0);
-    enable(env, 'mod', 'fcgid');
-    enable(env, 'mod', 'headers');
+    for (const m of ['fcgid', 'headers', 'proxy_http', 'lbmethod_byrequests']) enable(env, 'mod', m);
     enable(env, 'conf', 'fcgichat-fcgid');
     assert.equal(fs.readlinkSync(path.join(env.APACHE_CONFDIR, 'conf-enabled/fcgichat-fcgid.conf')),
       '../conf-available/fcgichat-fcgid.conf');
@@ -317,13 +336,15 @@ describe('Apache, Debian layout', { skip: !isRoot || !fs.existsSync('/usr/sbin/a
     const { bin, state, uid, gid } = installInto(d, 'apache2');
     if (!fs.existsSync(path.join(d, 'etc/apache2/conf-available/fcgichat.conf'))) return;
     const env = apacheEnv(d);
-    enable(env, 'mod', 'proxy_fcgi');
-    enable(env, 'mod', 'headers');
+    for (const m of ['proxy_fcgi', 'proxy_http', 'headers']) enable(env, 'mod', m);
     enable(env, 'conf', 'fcgichat');
     // The worker as the systemd unit runs it.
     const sock = path.join(state, 'fcgichat.sock');
     const w = spawn(bin, ['--socket', sock], {
-      env: { ...process.env, FCGICHAT_DB: `${state}/chat.db`, FCGICHAT_STATS_TOKEN: TOKEN },
+      env: {
+        ...process.env, FCGICHAT_DB: `${state}/chat.db`, FCGICHAT_STATS_TOKEN: TOKEN,
+        FCGICHAT_WS_SOCKETS: `${state}/ws-0.sock`,
+      },
       uid, gid, stdio: ['ignore', 'ignore', 'ignore'],
     });
     let apache;

@@ -1,7 +1,8 @@
 /* test_batch.c - unit tests of batch.c: every long-poll slice of a batch
  * is byte for byte what json_messages makes of the same rows, every
- * stream's events what sse_row makes, tombstones included, and a slice
- * asked for again is not built again. */
+ * stream's events what sse_row makes, every WebSocket's frames what
+ * ws_frame makes of json_ws_message / json_ws_delete, tombstones included,
+ * and a slice asked for again is not built again. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include "batch.h"
 #include "json.h"
 #include "sse.h"
+#include "ws.h"
 
 /* Messages and tombstones (deletes != 0), ascending ids. */
 static const struct chat_message rows[] = {
@@ -121,6 +123,45 @@ test_events(void **state)
 	batch_free(&b);
 }
 
+/* Every WebSocket slice: one text frame per row, a message frame or a
+ * delete frame, the same bytes whoever asks. */
+static void
+test_frames(void **state)
+{
+	struct buf want = { 0 }, text = { 0 };
+	struct batch b;
+
+	(void)state;
+	assert_int_equal(batch_init(&b, rows, N), 0);
+	for (size_t first = N; first-- > 0;) {
+		const char *data;
+		size_t len;
+		buf_reset(&want);
+		for (size_t i = first; i < N; i++) {
+			buf_reset(&text);
+			if (rows[i].deletes)
+				assert_int_equal(json_ws_delete(&text, &rows[i]),
+				    0);
+			else
+				assert_int_equal(json_ws_message(&text,
+				    &rows[i]), 0);
+			assert_int_equal(ws_frame(&want, WS_OP_TEXT, text.data,
+			    text.len), 0);
+		}
+		assert_int_equal(batch_frames(&b, first, &data, &len), 0);
+		assert_int_equal(len, want.len);
+		assert_memory_equal(data, want.data, len);
+	}
+	/* The tombstone of message 3 at id 11: its seq is its own id. */
+	buf_reset(&text);
+	json_ws_delete(&text, &rows[1]);
+	assert_string_equal(text.data,
+	    "{\"type\":\"delete\",\"id\":3,\"room\":\"lobby\",\"seq\":11}");
+	buf_free(&want);
+	buf_free(&text);
+	batch_free(&b);
+}
+
 int
 main(void)
 {
@@ -130,6 +171,7 @@ main(void)
 		cmocka_unit_test(test_body_reused),
 		cmocka_unit_test(test_body_tombstones_only),
 		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_frames),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

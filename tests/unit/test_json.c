@@ -535,7 +535,7 @@ test_stats(void **state)
 	(void)state;
 	assert_int_equal(json_stats(&b, &s), 0);
 	assert_string_equal(b.data, "{\"now\":1764100000123,\"uptime_s\":60,"
-	    "\"waiting\":{\"longpoll\":4,\"sse\":2,\"total\":6},"
+	    "\"waiting\":{\"longpoll\":4,\"sse\":2,\"ws\":0,\"total\":6},"
 	    "\"requests\":12,\"last_id\":40,\"processes\":["
 	    "{\"pid\":101,\"self\":true,\"uptime_s\":60,\"requests\":5,"
 	    "\"last_id\":40},{\"pid\":102,\"self\":false,\"uptime_s\":3,"
@@ -590,10 +590,79 @@ test_parse_encode_round_trip(void **state)
 	send_request_clear(NULL);
 }
 
+/* A WebSocket client's frame: a send checked as a POST body, its type, and
+ * the client_id that an error answer names when it is readable. */
+static void
+test_parse_ws(void **state)
+{
+	struct send_request r;
+	const char *why;
+	char *cid;
+
+	(void)state;
+#define WS(s) json_parse_ws(s, strlen(s), &r, &cid, &why)
+	assert_int_equal(WS("{\"type\":\"send\",\"nick\":\" al \","
+	    "\"text\":\"hi\",\"client_id\":\"c1\"}"), CHAT_OK);
+	assert_string_equal(r.nick, "al");
+	assert_string_equal(r.client_id, "c1");
+	assert_string_equal(cid, "c1");
+	free(cid);
+	send_request_clear(&r);
+	assert_int_equal(WS("[1]"),
+	    CHAT_E_BAD_JSON);
+	assert_null(cid);
+	assert_int_equal(WS("{\"type\":\"join\",\"client_id\":\"c2\"}"),
+	    CHAT_E_BAD_PARAM);
+	assert_string_equal(cid, "c2");
+	free(cid);
+	assert_int_equal(WS("{\"nick\":\"a\",\"text\":\"b\"}"), CHAT_E_BAD_PARAM);
+	assert_int_equal(WS("{\"type\":\"send\",\"nick\":\"a\","
+	    "\"text\":\"\",\"client_id\":\"c3\"}"),
+	    CHAT_E_BAD_TEXT);
+	assert_string_equal(cid, "c3");
+	assert_null(r.nick);
+	free(cid);
+	/* A bad client_id is not echoed. */
+	assert_int_equal(WS("{\"type\":\"send\",\"nick\":\"a\","
+	    "\"text\":\"b\",\"client_id\":\"a b\"}"),
+	    CHAT_E_BAD_CLIENT_ID);
+	assert_null(cid);
+#undef WS
+}
+
+static void
+test_ws_frames_json(void **state)
+{
+	struct chat_message m = { 7, 1000, "lobby", "al", "hi", 0 };
+	struct buf b = { 0 };
+
+	(void)state;
+	json_ws_ack(&b, "c1", &m);
+	assert_string_equal(b.data, "{\"type\":\"ack\",\"client_id\":\"c1\","
+	    "\"message\":{\"id\":7,\"room\":\"lobby\",\"nick\":\"al\","
+	    "\"text\":\"hi\",\"ts\":1000}}");
+	buf_reset(&b);
+	json_ws_error(&b, NULL, "bad_text", "no \"text\"");
+	assert_string_equal(b.data, "{\"type\":\"error\",\"client_id\":null,"
+	    "\"error\":{\"code\":\"bad_text\",\"message\":\"no \\\"text\\\"\"}}");
+	buf_reset(&b);
+	json_ws_limited(&b, "lobby", 42);
+	assert_string_equal(b.data,
+	    "{\"type\":\"limited\",\"room\":\"lobby\",\"pruned_through\":42}");
+	buf_reset(&b);
+	json_ws_message(&b, &m);
+	assert_string_equal(b.data, "{\"type\":\"message\",\"message\":"
+	    "{\"id\":7,\"room\":\"lobby\",\"nick\":\"al\",\"text\":\"hi\","
+	    "\"ts\":1000}}");
+	buf_free(&b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_ws),
+		cmocka_unit_test(test_ws_frames_json),
 		cmocka_unit_test(test_send_good),
 		cmocka_unit_test(test_send_surrogates),
 		cmocka_unit_test(test_send_nul_escape),

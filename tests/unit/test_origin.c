@@ -66,6 +66,24 @@ test_check(void **state)
 	assert_string_equal(cors, "*");
 }
 
+static void
+test_check_ws(void **state)
+{
+	struct config c = { 0 };
+
+	(void)state;
+	/* Without any list: the server's own origin and non-browsers only. */
+	assert_true(origin_check_ws(&c, NULL, false, "h"));
+	assert_true(origin_check_ws(&c, "http://h", false, "h"));
+	assert_false(origin_check_ws(&c, "http://evil", false, "h"));
+	assert_false(origin_check_ws(&c, "https://h", false, "h"));
+	c.allow_origins = "http://ok";
+	assert_true(origin_check_ws(&c, "http://ok", false, "h"));
+	assert_false(origin_check_ws(&c, "http://evil", false, "h"));
+	c.cors_origins = "http://app";
+	assert_true(origin_check_ws(&c, "http://app", false, "h"));
+}
+
 int
 main(void)
 {
@@ -73,6 +91,7 @@ main(void)
 		cmocka_unit_test(test_listed),
 		cmocka_unit_test(test_same),
 		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_check_ws),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
