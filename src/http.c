@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "query.h"
+
 static const struct http_error_info errors[HTTP_E__MAX] = {
 	[HTTP_OK] = { 200, "OK", "the request head is well-formed" },
 	[HTTP_E_SYNTAX] = { 400, "Bad Request",
@@ -150,18 +152,6 @@ http_keep(struct http_head *h, const char *a, const char *b, size_t blen)
 	return out;
 }
 
-static int
-http_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Keeps the percent-decoded path s[0..len); NULL on a bad escape or one
  * that decodes to a control character (%00, %0A: no route has them, and a
  * path may end up in a log line or a header), or when the keep area is
@@ -182,8 +172,8 @@ http_path(struct http_head *h, const char *s, size_t len, enum http_error *e)
 			out[n++] = s[i];
 			continue;
 		}
-		if (len - i < 3 || (hi = http_hex(s[i + 1])) < 0 ||
-		    (lo = http_hex(s[i + 2])) < 0 || hi < 2 ||
+		if (len - i < 3 || (hi = query_hex(s[i + 1])) < 0 ||
+		    (lo = query_hex(s[i + 2])) < 0 || hi < 2 ||
 		    (hi << 4 | lo) == 0x7F)
 			return NULL;
 		out[n++] = (char)(hi << 4 | lo);

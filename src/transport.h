@@ -33,6 +33,8 @@ struct waiter {
 	int limit_handle;            /* see limit_wait_acquire */
 	bool behind;                 /* a stream's backlog is not all sent */
 	bool closing;                /* the end is written; draining */
+	bool half_closed;            /* a stream with a read side wrote its
+	                              * end and reads until the peer's */
 	int64_t cursor;              /* delivered: every id <= cursor */
 	int64_t seen;                /* newest id the parking read saw */
 	int64_t end;                 /* mono ms deadline, 0: none */

@@ -3,6 +3,7 @@
  * slow), and its place on its room's list. The watcher's thread only. */
 #include <assert.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "chat.h"
 #include "conn.h"
@@ -93,6 +94,17 @@ hub_drop(struct hub *h, struct waiter *w, bool failed)
 static int
 waiter_wrote(struct hub *h, struct waiter *w, enum conn_status st)
 {
+	if (st == CONN_SENT && w->closing &&
+	    hub_transports[w->kind]->on_readable != NULL) {
+		/* A WebSocket's close frame is out. Closing the socket now,
+		 * with the client's last bytes unread, would send a reset that
+		 * can overtake the close frame (the client then sees 1006): say
+		 * we are done (FIN) and read on until the client closes too,
+		 * or the grace period ends. */
+		if (!w->half_closed && shutdown(w->conn.fd, SHUT_WR) == 0)
+			w->half_closed = true;
+		return 0;
+	}
 	if (st == CONN_FAILED || (st == CONN_SENT && w->closing)) {
 		hub_drop(h, w, st == CONN_FAILED);
 		return -1;

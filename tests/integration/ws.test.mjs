@@ -134,7 +134,10 @@ describe('on one server', () => {
         ['a plain GET', {}],
         ['no Upgrade', upgradeHeaders({ Upgrade: undefined })],
         ['Upgrade: h2c', upgradeHeaders({ Upgrade: 'h2c' })],
-        ['no Connection', upgradeHeaders({ Connection: undefined })],
+        // Apache's mod_proxy_http sends its own Connection: Upgrade
+        // when the browser asks to upgrade; the worker's own check is
+        // tested on its socket below.
+        ...(FRONTEND === 'lighttpd' ? [['no Connection', upgradeHeaders({ Connection: undefined })]] : []),
         ['Sec-WebSocket-Version: 8', upgradeHeaders({ 'Sec-WebSocket-Version': '8' })],
         ['no Sec-WebSocket-Version', upgradeHeaders({ 'Sec-WebSocket-Version': undefined })],
         ['no Sec-WebSocket-Key', upgradeHeaders({ 'Sec-WebSocket-Key': undefined })],
@@ -486,7 +489,11 @@ describe('on one server', () => {
     test('clients that vanish (socket destroyed) leave no waiter and no descriptor', { timeout: 60000 }, async () => {
       const room = 'gone-ws';
       await wsWaiting(srv, 0, 20000);
-      await srv.quiet();
+      // What the workers hold now is the baseline: behind Apache a
+      // connection the web server keeps open may outlive the earlier
+      // tests (lighttpd: none).
+      if (FRONTEND === 'lighttpd') await srv.quiet();
+      const conns0 = srv.connections();
       const fds0 = srv.workerFds();
       const n = count(srv);
       // Idle ones; ones amid a fragmented message (the worker holds its
@@ -507,7 +514,7 @@ describe('on one server', () => {
       senders.forEach((c, i) => c.send({ type: 'send', nick: 'leaver', text: `sent ${i}`, client_id: `leave-${i}` }));
       for (const c of [...idle, ...raws, ...senders]) c.destroy();
       await wsWaiting(srv, 0);
-      await waitFor(() => srv.connections() === 0 && (!fixedWorkers || srv.workerFds() <= fds0),
+      await waitFor(() => srv.connections() <= conns0 && (!fixedWorkers || srv.workerFds() <= fds0),
         { timeout: 10000, what: () => `descriptors back to ${fds0} (${srv.workerFds()} now, ${srv.connections()} connections)` });
       // A send that reached the worker is stored once, even if its sender
       // left (one may still be on its way: counted in one query).
@@ -668,7 +675,12 @@ describe('idle, lifetime, shutdown', () => {
   // API.md: "worker shutdown or the stream lifetime 1001": an ending
   // worker has the watcher close its WebSockets (hub_stop) before it
   // exits, so a browser can tell a shutdown from a failure.
-  test('a worker that stops closes its WebSockets with 1001', async () => {
+  // lighttpd starts new workers; behind Apache the test's worker (proxy)
+  // or mod_fcgid's (started on demand) would not come back for the tests
+  // after it.
+  test('a worker that stops closes its WebSockets with 1001', {
+    skip: FRONTEND !== 'lighttpd' && 'only lighttpd restarts the workers it stops',
+  }, async () => {
     const cs = await Promise.all(Array.from({ length: 4 }, () => wsOpen(srv, 'stop')));
     const workers = srv.workers();
     for (const w of workers) process.kill(w, 'SIGTERM');
