@@ -97,9 +97,10 @@ bool store_readonly(struct store *s);
  * wakes the watchers of every process (store_wake_fd); one that stored
  * nothing wakes nobody.
  *
- * Group commit: the concurrent sends of one process may share one
- * transaction; each caller still gets its own outcome, and a failed
- * transaction fails all of its sends, none of them stored. SQLite: the
+ * Group commit (store_group.c, for both engines): the concurrent sends
+ * of one process may share one transaction; each caller still gets its
+ * own outcome, and a failed transaction fails all of its sends, none of
+ * them stored. SQLite: the
  * sends of all connections of the process queue in one process-wide
  * queue; a thread that finds no commit running becomes the leader and
  * commits everything queued on its own connection, while the other
