@@ -232,7 +232,7 @@ UNIT_SED = -e 's|[^ =]*/lib/[a-z-]*/fcgichat\.fcgi|$(INST_BIN)|g' \
 
 install: $(BIN)
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SBINDIR) \
-		$(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(DATADIR)/conf/errors \
+		$(DESTDIR)$(DATADIR)/sql/pg $(DESTDIR)$(DATADIR)/conf/errors \
 		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BIN) $(DESTDIR)$(INST_BIN)
 	ln -sf $(INST_BIN) $(DESTDIR)$(SBINDIR)/fcgichat
@@ -240,6 +240,7 @@ install: $(BIN)
 		install -D -m 0644 "$$f" "$(DESTDIR)$(DATADIR)/htdocs/$$f" \
 		|| exit 1; done
 	install -m 0644 $(SQL) sql/README.md $(DESTDIR)$(DATADIR)/sql/
+	install -m 0644 $(SQL_PG) sql/pg/README.md $(DESTDIR)$(DATADIR)/sql/pg/
 	install -m 0644 $(INST_CONF) $(DESTDIR)$(DATADIR)/conf/
 	install -m 0644 conf/errors/*.html $(DESTDIR)$(DATADIR)/conf/errors/
 	install -m 0644 src/fcgichat.8 $(DESTDIR)$(MANDIR)/man8/fcgichat.8

@@ -5,10 +5,13 @@
 # $PORT+1, each with its own workers, sharing only the database: a
 # browser on one and a browser on the other chat at once. Ctrl-C stops
 # the hosts, their workers and the cluster, and removes the directory.
-# Needs FCGICHAT_ROOT, FCGICHAT_BIN and PORT (the Makefile sets them).
+# Needs FCGICHAT_ROOT, FCGICHAT_BIN and PORT (the Makefile sets them);
+# PORT2 puts host b elsewhere, PG_SERVER_OPTS are settings for the
+# cluster ("-c synchronous_commit=off"; the benchmark uses both).
 set -eu
 : "${FCGICHAT_ROOT:?}" "${FCGICHAT_BIN:?}" "${PORT:?}"
 procs=${FCGICHAT_PROCS:-2}
+port2=${PORT2:-$((PORT + 1))}
 tmp=$(mktemp -d /tmp/fcgichat-run-pg.XXXXXX)
 chmod 755 "$tmp"
 pids=
@@ -21,7 +24,8 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-base=$(sh "$FCGICHAT_ROOT/tests/pg/cluster.sh" start "$tmp/pg")
+# shellcheck disable=SC2086 # settings, split on purpose
+base=$(sh "$FCGICHAT_ROOT/tests/pg/cluster.sh" start "$tmp/pg" ${PG_SERVER_OPTS:-})
 psql -Xq -d "$base" -c 'CREATE DATABASE fcgichat'
 db=$(sh "$FCGICHAT_ROOT/tests/pg/cluster.sh" uri "$tmp/pg" fcgichat)
 FCGICHAT_DB=$db "$FCGICHAT_BIN" --init
@@ -37,14 +41,14 @@ FCGICHAT_DB='$db' FCGICHAT_STATE='$tmp/$host/chat' exec '$FCGICHAT_BIN' "\$@"
 EOW
 	chmod 755 "$tmp/$host/worker.sh"
 done
-port=$PORT
 for host in a b; do
+	port=$PORT
+	[ $host = a ] || port=$port2
 	FCGICHAT_VAR=$tmp/$host FCGICHAT_BIN=$tmp/$host/worker.sh \
 		FCGICHAT_PROCS=$procs PORT=$port \
 		/usr/sbin/lighttpd -D -f "$FCGICHAT_ROOT/conf/lighttpd.conf" &
 	pids="$pids $!"
 	echo "fcgichat host $host: http://127.0.0.1:$port/"
-	port=$((port + 1))
 done
 echo "database: psql '$db'  (Ctrl-C stops all)"
 wait

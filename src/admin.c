@@ -528,8 +528,10 @@ check_schema(struct check *k, const struct store_health *h,
 		    h->error);
 }
 
+/* name: the database as shown (store_display_path). */
 static void
-check_db(struct check *k, const struct config *c, struct store_health *h)
+check_db(struct check *k, const struct config *c, const char *name,
+    struct store_health *h)
 {
 	struct store_options so = store_options_from_config(c);
 	struct stat sb;
@@ -544,10 +546,10 @@ check_db(struct check *k, const struct config *c, struct store_health *h)
 	if (file)
 		check_private(k, "database", c->db_path, &sb);
 	if (store_inspect(&so, h) == -1 || !h->exists) {
-		check_say(k, "error", "database %s: %s", c->db_path, h->error);
+		check_say(k, "error", "database %s: %s", name, h->error);
 		return;
 	}
-	check_schema(k, h, c->db_path);
+	check_schema(k, h, name);
 	if (file)
 		check_notify(k, c->db_path);
 }
@@ -557,18 +559,20 @@ admin_check(const struct config *c, FILE *out)
 {
 	struct check k = { out, 0 };
 	struct store_health h = { .last_id = -1 };
+	char name[PATH_MAX];
 
+	store_display_path(c->db_path, name, sizeof(name));
 	check_say(&k, "ok", "configuration (FCGICHAT_* variables)");
 	if (store_is_file(c->db_path))
 		check_dir(&k, c->db_path);
-	check_db(&k, c, &h);
+	check_db(&k, c, name, &h);
 	check_ws(&k, c->ws_sockets);
 	if (k.errors > 0) {
 		fprintf(out, "fcgichat: check failed for %s: %d error%s\n",
-		    c->db_path, k.errors, k.errors == 1 ? "" : "s");
+		    name, k.errors, k.errors == 1 ? "" : "s");
 		return 1;
 	}
 	fprintf(out, "fcgichat: ok: %s, schema %d, newest id %" PRId64 "\n",
-	    c->db_path, store_schema_version(), h.last_id);
+	    name, store_schema_version(), h.last_id);
 	return 0;
 }

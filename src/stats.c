@@ -292,6 +292,7 @@ stats_collect(const char *db_path, struct stats_file *v, size_t max)
 
 /* What one answer collects, for json_stats: one allocation. */
 struct stats_answer {
+	char db_name[PATH_MAX];   /* the database, its password hidden */
 	struct stats_file files[STATS_MAX_PROCS];
 	int64_t v[STATS_MAX_PROCS][STATS__MAX];
 	struct json_stats_proc procs[STATS_MAX_PROCS];
@@ -331,24 +332,17 @@ stats_sum(struct stats_answer *a, size_t n, int64_t now)
 	    .totals = a->totals, .procs = a->procs, .n_procs = n };
 }
 
-static int64_t
-file_size(const char *path, const char *suffix)
-{
-	char p[PATH_MAX];
-	struct stat sb;
-
-	snprintf(p, sizeof(p), "%s%s", path, suffix);
-	return stat(p, &sb) == 0 ? (int64_t)sb.st_size : 0;
-}
-
-/* The database's figures, and the retention settings, into j. */
+/* The database's figures, and the retention settings, into a->j. */
 static enum chat_error
-stats_database(struct json_stats *j, const struct config *c, struct store *s)
+stats_database(struct stats_answer *a, const struct config *c,
+    struct store *s)
 {
+	struct json_stats *j = &a->j;
 	struct chat_room_list rooms = { 0 };
 	enum chat_error e;
 
 	if ((e = store_max_id(s, &j->last_id)) != CHAT_OK ||
+	    (e = store_size(s, &j->db_bytes, &j->wal_bytes)) != CHAT_OK ||
 	    (e = store_rooms(s, &rooms)) != CHAT_OK) {
 		chat_room_list_clear(&rooms);
 		return e;
@@ -356,9 +350,8 @@ stats_database(struct json_stats *j, const struct config *c, struct store *s)
 	for (size_t i = 0; i < rooms.n; i++)
 		j->messages += rooms.v[i].messages;
 	j->rooms = rooms.n;
-	j->db_path = c->db_path;
-	j->db_bytes = file_size(c->db_path, "");
-	j->wal_bytes = file_size(c->db_path, "-wal");
+	j->db_path = store_display_path(c->db_path, a->db_name,
+	    sizeof(a->db_name));
 	j->schema = store_schema_version();
 	j->retention_days = c->retention_days;
 	j->retention_messages = c->retention_messages;
@@ -379,7 +372,7 @@ stats_answer(struct buf *b, const struct config *c, struct store *s,
 		return e;
 	stats_publish(h);
 	stats_sum(a, stats_collect(c->state_path, a->files, STATS_MAX_PROCS), now);
-	if ((e = stats_database(&a->j, c, s)) == CHAT_OK &&
+	if ((e = stats_database(a, c, s)) == CHAT_OK &&
 	    json_stats(b, &a->j) == -1)
 		e = CHAT_E_INTERNAL;
 	free(a);

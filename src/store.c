@@ -49,6 +49,14 @@ store_is_file(const char *path)
 	return store_engine_for(path) == &store_sqlite_engine;
 }
 
+const char *
+store_display_path(const char *path, char *out, size_t outsz)
+{
+	assert(outsz > 0);
+	store_engine_for(path)->display_path(path, out, outsz);
+	return out;
+}
+
 struct store *
 store_open(const struct store_options *o)
 {
@@ -113,6 +121,12 @@ enum chat_error
 store_max_id(struct store *s, int64_t *out)
 {
 	return store_engine_of(s)->max_id(s, out);
+}
+
+enum chat_error
+store_size(struct store *s, int64_t *db_bytes, int64_t *wal_bytes)
+{
+	return store_engine_of(s)->size(s, db_bytes, wal_bytes);
 }
 
 enum chat_error

@@ -50,6 +50,13 @@ struct store_options {
  * the logs need to know. */
 bool store_is_file(const char *path);
 
+/* The database's name for people (logs, --check, /api/stats): path as
+ * given, except that a URI's password, as user:PASSWORD@host or as a
+ * password= parameter, becomes "***" (postgresql://user:***@host/db).
+ * Writes it into out, cut to outsz - 1 bytes and always terminated
+ * (outsz > 0); returns out. */
+const char *store_display_path(const char *path, char *out, size_t outsz);
+
 /* Opens a connection to the database, which must already have the
  * current schema (see store_migrate), applies o's settings and readies
  * its statements. Returns NULL on failure (logged). Free with
@@ -97,9 +104,10 @@ bool store_readonly(struct store *s);
  * wakes the watchers of every process (store_wake_fd); one that stored
  * nothing wakes nobody.
  *
- * Group commit: the concurrent sends of one process may share one
- * transaction; each caller still gets its own outcome, and a failed
- * transaction fails all of its sends, none of them stored. SQLite: the
+ * Group commit (store_group.c, for both engines): the concurrent sends
+ * of one process may share one transaction; each caller still gets its
+ * own outcome, and a failed transaction fails all of its sends, none of
+ * them stored. SQLite: the
  * sends of all connections of the process queue in one process-wide
  * queue; a thread that finds no commit running becomes the leader and
  * commits everything queued on its own connection, while the other
@@ -159,6 +167,14 @@ enum chat_error store_read_after(struct store *s, int64_t after, int limit,
 /* The newest id in the database, 0 when empty: the truth a watcher
  * compares its cursor with (a wake-up is only a hint to look). */
 enum chat_error store_max_id(struct store *s, int64_t *out);
+
+/* The space the database takes on disk, into *db_bytes, and its
+ * write-ahead log's, into *wal_bytes. SQLite: the file and its -wal file
+ * (0 for one that is missing). PostgreSQL: pg_database_size() of the
+ * database; *wal_bytes 0 (the server's log is shared by all its
+ * databases). On failure both are unchanged. */
+enum chat_error store_size(struct store *s, int64_t *db_bytes,
+    int64_t *wal_bytes);
 
 /* Appends every room with at least one message, by name, to *out (free
  * with chat_room_list_clear). A room name longer than CHAT_MAX_ROOM (made

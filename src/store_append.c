@@ -1,39 +1,18 @@
 /* store_append.c - SQLite's sends: store_append with client_id
- * idempotency and group commit (a process-wide queue whose leader commits
- * the concurrent sends of every thread in one transaction; store.h states
- * the thread rules that follow). */
+ * idempotency, committed by group commit (store_group.c: a process-wide
+ * queue whose leader commits the concurrent sends of every thread in one
+ * transaction; store.h states the thread rules that follow). */
 #include "store_sqlite.h"
 
 #include <assert.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include <pthread.h>
+#include "store_group.h"
 
-#include "log.h"
-
-/* Group commit. The sends of one process queue here; a thread that finds
- * no commit running becomes the leader and stores everything queued in one
- * transaction on its own connection, so that N concurrent sends cost one
- * commit: one WAL write, one round of locks, one wakeup of the watchers.
- * What that asks of callers is in store.h, at store_append. */
-struct pending {
-	struct pending *next;
-	const char *room, *nick, *text, *client_id;
-	const char *db;         /* the sender's database file, to check that
-	                         * the leader's is the same one */
-	struct chat_message m;
-	bool made, done;
-	enum chat_error e;
-};
-
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct pending *head, **tail;
-	bool leading;
-} wq = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL,
-    &wq.head, false };
+/* Group commit (store_group.c): the sends of every thread of the process
+ * queue in this group, and its leader commits them on its connection. */
+static store_group_commit_fn store_commit_batch;
+static struct store_group wq = STORE_GROUP_INIT(wq, store_commit_batch);
 
 /* The plain send: one INSERT, committed by autocommit at SQLITE_DONE. */
 static enum chat_error
@@ -111,7 +90,7 @@ store_find_cid(struct store *s, const char *room, const char *nick,
 
 /* Stores one queued send inside the leader's transaction. */
 static enum chat_error
-store_one(struct store *s, struct pending *p)
+store_one(struct store *s, struct store_group_send *p)
 {
 	bool found;
 	enum chat_error e;
@@ -130,13 +109,14 @@ store_one(struct store *s, struct pending *p)
 
 /* The leader's work: the whole batch in one transaction, all or nothing,
  * then one notify for every watcher. */
-static void
-store_commit_batch(struct store *s, struct pending *batch)
+static enum chat_error
+store_commit_batch(struct store *s, struct store_group_send *batch)
 {
 	enum chat_error e = store_step(s, STMT_BEGIN_WRITE, "store_append");
 	bool any = false;
 
-	for (struct pending *p = batch; p != NULL && e == CHAT_OK; p = p->next) {
+	for (struct store_group_send *p = batch; p != NULL && e == CHAT_OK;
+	    p = p->next) {
 		assert(strcmp(p->db, sqlite3_db_filename(s->db, "main")) == 0);
 		e = store_one(s, p);
 		any |= p->made;
@@ -145,39 +125,9 @@ store_commit_batch(struct store *s, struct pending *batch)
 		e = store_step(s, STMT_COMMIT, "store_append");
 	if (e != CHAT_OK)
 		store_rollback(s);
-	for (struct pending *p = batch; p != NULL; p = p->next)
-		p->e = e;
 	if (e == CHAT_OK && any)
 		store_notify(s);
-}
-
-/* Queues me and waits until a leader, possibly this thread, stored it. */
-static void
-store_group_commit(struct store *s, struct pending *me)
-{
-	pthread_mutex_lock(&wq.mu);
-	*wq.tail = me;
-	wq.tail = &me->next;
-	while (!me->done) {
-		struct pending *batch;
-		if (wq.leading) {
-			pthread_cond_wait(&wq.cv, &wq.mu);
-			continue;
-		}
-		wq.leading = true;
-		batch = wq.head;
-		assert(batch != NULL);   /* me, at least: not done, not taken */
-		wq.head = NULL;
-		wq.tail = &wq.head;
-		pthread_mutex_unlock(&wq.mu);
-		store_commit_batch(s, batch);
-		pthread_mutex_lock(&wq.mu);
-		for (struct pending *p = batch; p != NULL; p = p->next)
-			p->done = true;
-		wq.leading = false;
-		pthread_cond_broadcast(&wq.cv);
-	}
-	pthread_mutex_unlock(&wq.mu);
+	return e;
 }
 
 enum chat_error
@@ -185,29 +135,6 @@ store_sqlite_append(struct store *s, const char *room, const char *nick,
     const char *text, const char *client_id, struct chat_message *out,
     bool *created)
 {
-	struct pending me = { .room = room, .nick = nick, .text = text,
-	    .client_id = client_id, .db = sqlite3_db_filename(s->db, "main") };
-	struct chat_message m;
-	bool made;
-
-	store_group_commit(s, &me);
-	if (me.e != CHAT_OK)
-		return me.e;
-	m = me.m;
-	made = me.made;
-	if (made) {
-		m.room = strdup(room);
-		m.nick = strdup(nick);
-		m.text = strdup(text);
-	}
-	if (m.room == NULL || m.nick == NULL || m.text == NULL) {
-		/* Committed all the same; a retry with client_id finds it. */
-		log_warnx("store_append: out of memory");
-		chat_message_clear(&m);
-		return CHAT_E_INTERNAL;
-	}
-	*out = m;
-	if (created != NULL)
-		*created = made;
-	return CHAT_OK;
+	return store_group_append(&wq, s, sqlite3_db_filename(s->db, "main"),
+	    room, nick, text, client_id, out, created);
 }

@@ -39,6 +39,8 @@ struct store_engine {
 	int (*wake_fd)(struct store *);
 	void (*wake_drain)(struct store *);
 	bool (*writable)(const char *);
+	void (*display_path)(const char *, char *, size_t);
+	enum chat_error (*size)(struct store *, int64_t *, int64_t *);
 };
 
 extern const struct store_engine store_sqlite_engine;

@@ -76,6 +76,7 @@ static const char *const store_pg_sql[PG__MAX] = {
 	[PG_IMPORT] =
 	    "INSERT INTO messages (room, nick, text, ts, id)"
 	    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+	[PG_SIZE] = "SELECT pg_database_size(current_database())",
 };
 
 /* SQLSTATE classes and codes of failures that may heal by themselves
@@ -489,6 +490,20 @@ store_pg_max_id(struct store *s, int64_t *out)
 	return CHAT_OK;
 }
 
+static enum chat_error
+store_pg_size(struct store *s, int64_t *db_bytes, int64_t *wal_bytes)
+{
+	enum chat_error e = CHAT_OK;
+	PGresult *r;
+
+	if ((r = pg_run(s, PG_SIZE, 0, NULL, "store_size", &e)) == NULL)
+		return e;
+	*db_bytes = pg_int(r, 0, 0);
+	*wal_bytes = 0;
+	PQclear(r);
+	return CHAT_OK;
+}
+
 static int
 room_push(struct chat_room_list *l, const PGresult *r, int i)
 {
@@ -552,4 +567,6 @@ const struct store_engine store_pg_engine = {
 	.wake_fd = store_pg_wake_fd,
 	.wake_drain = store_pg_wake_drain,
 	.writable = store_pg_writable,
+	.display_path = store_pg_display_path,
+	.size = store_pg_size,
 };

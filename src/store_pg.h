@@ -47,6 +47,7 @@ enum store_pg_stmt {
 	PG_PRUNE_MARK,
 	PG_PRUNE_DELETE,
 	PG_IMPORT,
+	PG_SIZE,
 	PG__MAX
 };
 
@@ -118,6 +119,7 @@ void pg_list_truncate(struct chat_list *l, size_t n);
 
 int store_pg_migrate(const struct store_options *o);
 int store_pg_inspect(const struct store_options *o, struct store_health *out);
+void store_pg_display_path(const char *uri, char *out, size_t outsz);
 
 /* Checks that the connection's database has this program's schema.
  * Returns 0, or -1 (logged). */

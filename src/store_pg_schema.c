@@ -1,6 +1,7 @@
 /* store_pg_schema.c - PostgreSQL's schema: applies the migrations of
  * sql/pg/ (version in the table fcgichat_schema), checks it at open and
- * inspects a database for --check. */
+ * inspects a database for --check; and the URI as people see it, without
+ * its password. */
 #include "store_pg.h"
 
 #include <assert.h>
@@ -186,4 +187,78 @@ store_pg_inspect(const struct store_options *o, struct store_health *out)
 		out->writable = pg_can_write(c, out);
 	PQfinish(c);
 	return 0;
+}
+
+/* --- the URI without its password ------------------------------------ */
+
+/* What has been written of store_pg_display_path's answer. */
+struct pg_shown {
+	char *p;
+	size_t left;            /* room left, the terminating NUL's too */
+};
+
+static void
+pg_shown_add(struct pg_shown *o, const char *s, size_t n)
+{
+	assert(o->left > 0);
+	if (n > o->left - 1)
+		n = o->left - 1;
+	memcpy(o->p, s, n);
+	o->p += n;
+	o->left -= n;
+	*o->p = '\0';
+}
+
+/* The parameters after '?', k=v joined by '&': a password's value is
+ * hidden, and so is that of a name with a percent-escape in it, which
+ * libpq decodes (it could spell "password"). */
+static void
+pg_shown_params(struct pg_shown *o, const char *q)
+{
+	size_t n, name;
+
+	while (*q != '\0') {
+		n = strcspn(q, "&");
+		name = strcspn(q, "=&");
+		if (q[name] == '=' && ((name == 8 &&
+		    strncmp(q, "password", 8) == 0) ||
+		    memchr(q, '%', name) != NULL)) {
+			pg_shown_add(o, q, name + 1);
+			pg_shown_add(o, "***", 3);
+		} else
+			pg_shown_add(o, q, n);
+		q += n;
+		if (*q == '&')
+			pg_shown_add(o, q++, 1);
+	}
+}
+
+/* scheme://[user[:password]@][host][/db][?params]. The user info ends at
+ * the first '@' before any '/', as libpq's parser ends it. */
+void
+store_pg_display_path(const char *uri, char *out, size_t outsz)
+{
+	struct pg_shown o = { out, outsz };
+	const char *a = strstr(uri, "://");
+	size_t auth, user, rest;
+
+	*out = '\0';
+	assert(a != NULL);   /* the engine was chosen by this prefix */
+	a += 3;
+	pg_shown_add(&o, uri, (size_t)(a - uri));
+	auth = strcspn(a, "@/");
+	if (a[auth] == '@') {
+		user = strcspn(a, ":@");
+		pg_shown_add(&o, a, user);
+		if (a[user] == ':')
+			pg_shown_add(&o, ":***", 4);
+		pg_shown_add(&o, "@", 1);
+		a += auth + 1;
+	}
+	rest = strcspn(a, "?");
+	pg_shown_add(&o, a, rest);
+	if (a[rest] == '?') {
+		pg_shown_add(&o, "?", 1);
+		pg_shown_params(&o, a + rest + 1);
+	}
 }

@@ -13,40 +13,23 @@
 #include <string.h>
 #include <time.h>
 
-#include <pthread.h>
-
 #include "log.h"
+#include "store_group.h"
 
 #define PG_PRUNE_PAUSE_MS 2   /* between prune batches: senders go first */
 
-/* Group commit, as on SQLite (store_append.c): the sends of one process
- * queue here; a thread that finds no commit running becomes the leader
- * and stores everything queued in one transaction on its own connection,
- * so N concurrent sends cost one round of the id lock and one commit.
- * Every connection of a process is on the same database (the worker's
- * one FCGICHAT_DB), which the leader checks. */
-struct pg_pending {
-	struct pg_pending *next;
-	const char *room, *nick, *text, *client_id;
-	const char *uri;        /* the sender's database */
-	struct chat_message m;
-	bool made, done;
-	enum chat_error e;
-};
-
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct pg_pending *head, **tail;
-	bool leading;
-} pgq = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL,
-    &pgq.head, false };
+/* Group commit (store_group.c), as on SQLite: the sends of one process
+ * queue in this group, and its leader stores them in one transaction on
+ * its connection, so N concurrent sends cost one round of the id lock and
+ * one commit. */
+static store_group_commit_fn pg_commit_batch;
+static struct store_group pgq = STORE_GROUP_INIT(pgq, pg_commit_batch);
 
 /* The message an earlier send with this client_id stored (on any host),
  * into *m; CHAT_E_INTERNAL if it is gone (deleted since the INSERT saw
  * it). */
 static enum chat_error
-pg_find_cid(struct store *s, struct pg_pending *p)
+pg_find_cid(struct store *s, struct store_group_send *p)
 {
 	const char *v[] = { p->room, p->nick, p->client_id };
 	struct chat_list l = { 0 };
@@ -68,7 +51,7 @@ pg_find_cid(struct store *s, struct pg_pending *p)
 
 /* Stores one queued send inside the leader's transaction. */
 static enum chat_error
-pg_store_one(struct store *s, struct pg_pending *p)
+pg_store_one(struct store *s, struct store_group_send *p)
 {
 	char ts[24];
 	const char *v[] = { p->room, p->nick, p->text, ts, p->client_id };
@@ -90,51 +73,17 @@ pg_store_one(struct store *s, struct pg_pending *p)
 
 /* The leader's work: the whole batch in one transaction, all or nothing.
  * The trigger's NOTIFY wakes every watcher once at the commit. */
-static void
-pg_commit_batch(struct store *s, struct pg_pending *batch)
+static enum chat_error
+pg_commit_batch(struct store *s, struct store_group_send *batch)
 {
 	enum chat_error e = pg_exec(s, "BEGIN", "store_append");
 
-	for (struct pg_pending *p = batch; p != NULL && e == CHAT_OK;
+	for (struct store_group_send *p = batch; p != NULL && e == CHAT_OK;
 	    p = p->next) {
-		assert(strcmp(p->uri, s->uri) == 0);
+		assert(strcmp(p->db, s->uri) == 0);
 		e = pg_store_one(s, p);
 	}
-	e = pg_end(s, e, "store_append");
-	for (struct pg_pending *p = batch; p != NULL; p = p->next) {
-		p->e = e;
-		if (e != CHAT_OK)
-			chat_message_clear(&p->m);
-	}
-}
-
-/* Queues me and waits until a leader, possibly this thread, stored it. */
-static void
-pg_group_commit(struct store *s, struct pg_pending *me)
-{
-	pthread_mutex_lock(&pgq.mu);
-	*pgq.tail = me;
-	pgq.tail = &me->next;
-	while (!me->done) {
-		struct pg_pending *batch;
-		if (pgq.leading) {
-			pthread_cond_wait(&pgq.cv, &pgq.mu);
-			continue;
-		}
-		pgq.leading = true;
-		batch = pgq.head;
-		assert(batch != NULL);   /* me, at least: not done, not taken */
-		pgq.head = NULL;
-		pgq.tail = &pgq.head;
-		pthread_mutex_unlock(&pgq.mu);
-		pg_commit_batch(s, batch);
-		pthread_mutex_lock(&pgq.mu);
-		for (struct pg_pending *p = batch; p != NULL; p = p->next)
-			p->done = true;
-		pgq.leading = false;
-		pthread_cond_broadcast(&pgq.cv);
-	}
-	pthread_mutex_unlock(&pgq.mu);
+	return pg_end(s, e, "store_append");
 }
 
 enum chat_error
@@ -142,29 +91,8 @@ store_pg_append(struct store *s, const char *room, const char *nick,
     const char *text, const char *client_id, struct chat_message *out,
     bool *created)
 {
-	struct pg_pending me = { .room = room, .nick = nick, .text = text,
-	    .client_id = client_id, .uri = s->uri };
-	struct chat_message m;
-
-	pg_group_commit(s, &me);
-	if (me.e != CHAT_OK)
-		return me.e;
-	m = me.m;
-	if (me.made) {
-		m.room = strdup(room);
-		m.nick = strdup(nick);
-		m.text = strdup(text);
-	}
-	if (m.room == NULL || m.nick == NULL || m.text == NULL) {
-		/* Committed all the same; a retry with client_id finds it. */
-		log_warnx("store_append: out of memory");
-		chat_message_clear(&m);
-		return CHAT_E_INTERNAL;
-	}
-	*out = m;
-	if (created != NULL)
-		*created = me.made;
-	return CHAT_OK;
+	return store_group_append(&pgq, s, s->uri, room, nick, text,
+	    client_id, out, created);
 }
 
 /* --- moderation -------------------------------------------------------- */

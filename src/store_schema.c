@@ -150,6 +150,34 @@ store_sqlite_writable(const char *db_path)
 	return true;
 }
 
+/* A file's name has no secret in it. */
+void
+store_sqlite_display_path(const char *path, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s", path);
+}
+
+/* The size of path + suffix, 0 when it is missing. */
+static int64_t
+store_file_size(const char *path, const char *suffix)
+{
+	char p[PATH_MAX];
+	struct stat sb;
+
+	snprintf(p, sizeof(p), "%s%s", path, suffix);
+	return stat(p, &sb) == 0 ? (int64_t)sb.st_size : 0;
+}
+
+enum chat_error
+store_sqlite_size(struct store *s, int64_t *db_bytes, int64_t *wal_bytes)
+{
+	const char *path = sqlite3_db_filename(s->db, "main");
+
+	*db_bytes = store_file_size(path, "");
+	*wal_bytes = store_file_size(path, "-wal");
+	return CHAT_OK;
+}
+
 /* Creates path's directory (0700) when it is missing; only the last
  * level, so a mistyped path does not grow a tree. */
 static int

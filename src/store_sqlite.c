@@ -515,4 +515,6 @@ const struct store_engine store_sqlite_engine = {
 	.wake_fd = store_sqlite_wake_fd,
 	.wake_drain = store_sqlite_wake_drain,
 	.writable = store_sqlite_writable,
+	.display_path = store_sqlite_display_path,
+	.size = store_sqlite_size,
 };

@@ -87,6 +87,9 @@ int store_sqlite_inspect(const struct store_options *o,
 int store_sqlite_wake_fd(struct store *s);
 void store_sqlite_wake_drain(struct store *s);
 bool store_sqlite_writable(const char *db_path);
+void store_sqlite_display_path(const char *path, char *out, size_t outsz);
+enum chat_error store_sqlite_size(struct store *s, int64_t *db_bytes,
+    int64_t *wal_bytes);
 
 /* --- store_schema.c: retries outside SQLite's busy handler ------------- */
 

@@ -1,6 +1,7 @@
 /* worker.c - one worker process: the watcher, the accept threads, and the
  * wait for the signal (or the watcher's request) that ends it. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -103,6 +104,7 @@ worker_serve(const struct config *cfg)
 	struct hub *hub;
 	sigset_t stop;
 	const char *why;
+	char shown[PATH_MAX];   /* the database, its password hidden */
 	int fd, n = cfg->threads;
 
 	/* Blocked before any thread starts, as every thread inherits it: only
@@ -138,7 +140,8 @@ worker_serve(const struct config *cfg)
 			return 1;
 	}
 	log_info("main: fcgichat %s serving %s at %s with %d threads",
-	    FCGICHAT_VERSION, cfg->db_path, cfg->prefix, n);
+	    FCGICHAT_VERSION, store_display_path(cfg->db_path, shown,
+	    sizeof(shown)), cfg->prefix, n);
 	why = worker_wait(&stop, ho.stop_fd);
 	/* Parked clients see their connection close (WebSockets with 1001)
 	 * and resume from their last id; every acknowledged message is

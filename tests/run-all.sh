@@ -22,7 +22,8 @@ INTEG="sh tests/run-integration.sh"
 #                         tests on PostgreSQL (a throwaway cluster), and
 #                         tests/pg/: two hosts on one database (wake-ups
 #                         across hosts, id order, idempotency, retention,
-#                         admin, PostgreSQL restarted under load)
+#                         admin, PostgreSQL restarted under load, a host
+#                         killed with -9)
 #   frontends             the three front ends side by side (same answers,
 #                         one database, 60-s holds, mod_fcgid's cap,
 #                         systemd socket activation)
@@ -32,6 +33,9 @@ INTEG="sh tests/run-integration.sh"
 #                         leaks, slow readers, restarts, hostile input
 #   faults-asan           those of them that neither measure memory nor
 #                         kill workers, with the sanitized worker
+#   faults-pg             workers killed and lighttpd restarted under
+#                         load, on PostgreSQL (a whole host killed is in
+#                         integration-pg: tests/pg/failover.test.mjs)
 SUITES='
 unit | | sh tests/run-unit.sh build/tests $UNIT
 unit-asan | | sh tests/run-unit.sh build/asan/tests $UNIT
@@ -39,11 +43,12 @@ integration | FCGICHAT_FRONTEND=lighttpd | $INTEG
 integration-asan | FCGICHAT_FRONTEND=lighttpd FCGICHAT_BIN="$ASAN_BIN" FCGICHAT_ASAN=1 | $INTEG
 integration-apache-proxy | FCGICHAT_FRONTEND=apache-proxy | $INTEG
 integration-apache-fcgid | FCGICHAT_FRONTEND=apache-fcgid | $INTEG
-integration-pg | FCGICHAT_FRONTEND=lighttpd FCGICHAT_STORE=postgresql | $INTEG integration/api.test.mjs integration/wait.test.mjs integration/access.test.mjs pg/
+integration-pg | FCGICHAT_FRONTEND=lighttpd FCGICHAT_STORE=postgresql | $INTEG integration/api.test.mjs integration/wait.test.mjs integration/access.test.mjs integration/ops.test.mjs pg/
 frontends | | $INTEG frontends/
 ops | | $INTEG ops/
 faults | | $INTEG faults/
 faults-asan | FCGICHAT_BIN="$ASAN_BIN" FCGICHAT_ASAN=1 | $INTEG faults/bad-input.test.mjs faults/slow.test.mjs faults/held.test.mjs
+faults-pg | FCGICHAT_STORE=postgresql | $INTEG faults/kill.test.mjs faults/restart.test.mjs
 browser | | $INTEG browser/
 '
 

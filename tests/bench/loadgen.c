@@ -106,6 +106,7 @@ struct opts {
 	char room[65];
 	char host[16];
 	int port;
+	int send_port;       /* fanout's sender; 0: port */
 	const char *prefix;
 	const char *path;
 	const char *label;
@@ -128,6 +129,8 @@ static const char usage[] =
 "common: --host 127.0.0.1 --port P [--path-prefix /api] [--room R]\n"
 "  [--nchan] (Nchan's long-poll protocol: Etag/Last-Modified)\n"
 "  [--label NAME] (server name in the JSON line)\n"
+"  [--send-port P] fanout: the sender posts to this port, another host of\n"
+"    the same database (--port)\n"
 "  [--wait S] long-poll hold asked for (30)\n"
 "  [--msg-timeout-ms MS] per message in fanout (10000)\n"
 "  [--gap-ms MS] pause between messages in fanout (200)\n"
@@ -199,7 +202,7 @@ static void defaults(struct opts *o)
 
 enum { O_TRANSPORT = 256, O_CLIENTS, O_MESSAGES, O_ROOM, O_HOST, O_PORT,
        O_PREFIX, O_PATH, O_SECONDS, O_NCHAN, O_WAIT, O_MSGTO, O_GAP,
-       O_SETTLE, O_MAXCONN, O_DEADLINE, O_READY, O_LABEL };
+       O_SETTLE, O_MAXCONN, O_DEADLINE, O_READY, O_LABEL, O_SENDPORT };
 
 static const struct option long_opts[] = {
 	{"transport", 1, 0, O_TRANSPORT}, {"clients", 1, 0, O_CLIENTS},
@@ -211,7 +214,7 @@ static const struct option long_opts[] = {
 	{"gap-ms", 1, 0, O_GAP}, {"settle-ms", 1, 0, O_SETTLE},
 	{"max-connecting", 1, 0, O_MAXCONN}, {"deadline", 1, 0, O_DEADLINE},
 	{"ready-file", 1, 0, O_READY}, {"label", 1, 0, O_LABEL},
-	{0, 0, 0, 0}};
+	{"send-port", 1, 0, O_SENDPORT}, {0, 0, 0, 0}};
 
 static void set_transport(struct opts *o, const char *s)
 {
@@ -244,6 +247,7 @@ static void set_option(struct opts *o, int opt, const char *a)
 	case O_DEADLINE: o->deadline_s = (double)parse_num(a, 1, 3600, "deadline"); break;
 	case O_READY: o->ready_file = a; break;
 	case O_LABEL: o->label = a; break;
+	case O_SENDPORT: o->send_port = (int)parse_num(a, 1, 65535, "send-port"); break;
 	default: fputs(usage, stderr); exit(2);
 	}
 }
@@ -407,6 +411,7 @@ struct ctx {
 	const struct opts *o;
 	int epfd;
 	struct sockaddr_in addr;
+	struct sockaddr_in send_addr;  /* the fan-out sender's host */
 	struct conn *c;
 	int n;               /* connections; the fan-out sender is the last */
 	int nrecv;           /* waiting clients (fanout, idle) */
@@ -663,7 +668,9 @@ static void conn_connect(struct ctx *x, struct conn *c)
 		return;
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (connect(c->fd, (struct sockaddr *)&x->addr, sizeof x->addr) == 0) {
+	const struct sockaddr_in *a = c->role == R_PUBLISH ? &x->send_addr
+							    : &x->addr;
+	if (connect(c->fd, (const struct sockaddr *)a, sizeof *a) == 0) {
 		start_request(x, c);
 		return;
 	}
@@ -1600,6 +1607,9 @@ static void ctx_init(struct ctx *x, const struct opts *o, int nconn)
 	x->addr.sin_family = AF_INET;
 	x->addr.sin_port = htons((uint16_t)o->port);
 	inet_pton(AF_INET, o->host, &x->addr.sin_addr);
+	x->send_addr = x->addr;
+	if (o->send_port)
+		x->send_addr.sin_port = htons((uint16_t)o->send_port);
 	x->t0 = now_ns();
 	x->deadline = x->t0 + (int64_t)(o->deadline_s * NS_PER_S);
 }

@@ -27,6 +27,12 @@
 #           its WebSocket runs are skipped, and the report says so.
 #  send     BENCH_CLIENTS=16 keep-alive clients posting for BENCH_SECONDS=5 s:
 #           committed messages/s (2xx answers) and their latency.
+#  pg       fcgichat on PostgreSQL (conf/run-pg.sh: a throwaway cluster and
+#           two lighttpd hosts sharing its database): fan-out with the
+#           waiters on one host and the sender on the other (every delivery
+#           crosses hosts by LISTEN/NOTIFY), and send through one host.
+#           BENCH_PG_OPTS: the cluster's settings (default: PostgreSQL's,
+#           every commit flushed to disk).
 #  poll     16 keep-alive clients reading the newest 20 messages of a room.
 #  floor    the same send and poll against tests/bench/floor.c, a libfcgi
 #           responder that answers a fixed JSON body, behind lighttpd with
@@ -104,6 +110,7 @@ done
 # (compare: --compare).
 SERVER_TABLE='
 fcgichat  2  always
+pg        2  always
 floor     2  always
 nchan     1  compare
 '
@@ -118,10 +125,14 @@ RUN_TABLE="
 fanout  fcgichat  longpoll  -       -
 fanout  fcgichat  sse       -       -
 fanout  fcgichat  ws        -       -
+fanout  pg        longpoll  -       -
+fanout  pg        sse       -       -
+fanout  pg        ws        -       -
 fanout  nchan     longpoll  -       --nchan
 fanout  nchan     sse       -       --nchan
 fanout  nchan     ws        -       --nchan
 send    fcgichat  -         -       --room send-$$
+send    pg        -         -       --room send-$$
 send    floor     -         -       --room send-$$
 send    nchan     -         -       --room send-$$
 poll    fcgichat  -         -       --path /api/rooms/send-$$/messages?limit=20
@@ -194,6 +205,7 @@ trap 'exit 130' INT TERM HUP
 
 deps() {
 	pk="gcc libc6-dev libfcgi-dev nettle-dev lighttpd gnuplot-nox procps python3"
+	server_runs pg && pk="$pk postgresql"
 	[ "$COMPARE" = 1 ] && pk="$pk nginx libnginx-mod-nchan"
 	# shellcheck disable=SC2086
 	sh tests/deps.sh $pk
@@ -223,7 +235,8 @@ build() {
 }
 
 # -------------------------------------------------------------- servers
-# start_SERVER sets SRV_PID and SRV_PORT.
+# start_SERVER sets SRV_PID and SRV_PORT, and SRV_SEND_PORT when the
+# fan-out's sender posts elsewhere (another host of the same database).
 
 wait_ready() { # port path logfile
 	"$LG" probe --port "$1" --path "$2" --seconds 20 && return 0
@@ -246,6 +259,29 @@ start_fcgichat() {
 	SRV_PID=$!
 	PIDS="$PIDS $SRV_PID"
 	wait_ready "$SRV_PORT" /api/health "$d/server.log"
+}
+
+# Two hosts of one PostgreSQL database (conf/run-pg.sh, which stops its
+# hosts and cluster when stopped): waiters on SRV_PORT, the fan-out's
+# sender on SRV_SEND_PORT.
+start_pg() {
+	d=$(mktemp -d "$TMP/pg.XXXX")
+	SRV_PORT=$("$LG" freeport)
+	SRV_SEND_PORT=$SRV_PORT
+	while [ "$SRV_SEND_PORT" = "$SRV_PORT" ]; do
+		SRV_SEND_PORT=$("$LG" freeport)
+	done
+	FCGICHAT_ROOT=$ROOT PORT=$SRV_PORT PORT2=$SRV_SEND_PORT \
+		FCGICHAT_BIN=${BENCH_BIN:-$ROOT/cgi-bin/fcgichat.fcgi} FCGICHAT_PROCS=$PROCS \
+		FCGICHAT_LOG_LEVEL=${FCGICHAT_LOG_LEVEL:-info} \
+		FCGICHAT_SEND_RATE=${FCGICHAT_SEND_RATE:-0} \
+		FCGICHAT_MAX_WAITING=${FCGICHAT_MAX_WAITING:-0} \
+		PG_SERVER_OPTS=${BENCH_PG_OPTS:-} \
+		sh conf/run-pg.sh >"$d/server.log" 2>&1 &
+	SRV_PID=$!
+	PIDS="$PIDS $SRV_PID"
+	wait_ready "$SRV_PORT" /api/health "$d/server.log"
+	wait_ready "$SRV_SEND_PORT" /api/health "$d/server.log"
 }
 
 start_floor() {
@@ -275,6 +311,11 @@ start_nchan() {
 # about_SERVER: the report's line on SERVER's software, if it has its own.
 about_fcgichat() {
 	echo "$(/usr/sbin/lighttpd -v 2>&1 | head -1), $PROCS worker processes"
+}
+about_pg() {
+	echo "pg: fcgichat on $(psql --version | sed 's/^psql (PostgreSQL)/PostgreSQL/')," \
+		"2 hosts of $PROCS worker processes; fan-out waiters on one host," \
+		"the sender on the other${BENCH_PG_OPTS:+; $BENCH_PG_OPTS}"
 }
 about_floor() { :; }
 about_nchan() {
@@ -323,13 +364,16 @@ EOR
 	unset IFS
 }
 
-# Port of a running server by name (set by start_all).
+# Port of a running server by name (set by start_all), and the port its
+# fan-out's sender posts to.
 port_of() { eval "echo \${PORT_$1}"; }
+send_port_of() { eval "echo \${SEND_PORT_$1}"; }
 
 start_all() {
 	for s in $(servers); do
+		SRV_SEND_PORT=""
 		"start_$s"
-		eval "PORT_$s=$SRV_PORT PID_$s=$SRV_PID"
+		eval "PORT_$s=$SRV_PORT PID_$s=$SRV_PID SEND_PORT_$s=${SRV_SEND_PORT:-$SRV_PORT}"
 	done
 }
 
@@ -345,8 +389,10 @@ stop_all() {
 # and ARGS, keeps the JSON line in results.jsonl and shows the human line.
 lg() {
 	f=$TMP/lg.out
-	# shellcheck disable=SC2086 # OPTS are options, split on purpose
-	timeout -k 5 900 "$LG" "$SCEN" --port "$(port_of "$SRV")" \
+	sp=""
+	[ "$SCEN" != fanout ] || sp="--send-port $(send_port_of "$SRV")"
+	# shellcheck disable=SC2086 # OPTS and sp are options, split on purpose
+	timeout -k 5 900 "$LG" "$SCEN" --port "$(port_of "$SRV")" $sp \
 		--label "$LABEL" $OPTS "$@" >"$f" 2>>"$TMP/loadgen.err" || true
 	grep '^{' "$f" >>"$RAW" || say "  (no result: see the loadgen output)"
 	grep '^# ' "$f" | sed 's/^# /  /' >&2 || true

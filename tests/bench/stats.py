@@ -23,7 +23,7 @@ REFERENCE = "fcgichat"
 
 # How the report and the plot name a server or transport, when not by its
 # name in the results.
-SERVER_NAMES = {"nchan": "Nchan"}
+SERVER_NAMES = {"nchan": "Nchan", "pg": "PostgreSQL"}
 TRANSPORT_NAMES = {"longpoll": "long-poll", "sse": "SSE", "ws": "WebSocket"}
 
 # Why a run was skipped, as the checks column says it (run.sh's reason, by

@@ -8,11 +8,16 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { tryRequest, openEvents } from '../lib/http.mjs';
 import { WsFollower as Follower } from '../lib/ws.mjs';
+import { psql } from '../lib/pg.mjs';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-// Rows of a query on the database file, as objects (sqlite3 -json).
+// Rows of a query on the database, as objects: sqlite3 -json on a file,
+// psql's json_agg on a postgresql:// URI (FCGICHAT_STORE=postgresql).
 export function sqlRows(dbPath, query) {
+  if (/^postgres(ql)?:\/\//.test(dbPath)) {
+    return JSON.parse(psql(dbPath, `SELECT coalesce(json_agg(q), '[]') FROM (${query}) q`));
+  }
   const out = execFileSync('sqlite3', ['-json', '-cmd', '.timeout 5000', dbPath, query], { encoding: 'utf8' }).trim();
   return out ? JSON.parse(out) : [];
 }

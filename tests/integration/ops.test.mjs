@@ -3,6 +3,10 @@
 // (old messages go, clients with an older cursor are told "limited"),
 // export/import of a room, and deleting a message (waiting long-polls and
 // event streams learn of it at once; history reads no longer show it).
+// With FCGICHAT_STORE=postgresql the same tests run on PostgreSQL (the
+// per-store steps are the table STORES below), but those of SQLite's
+// files alone (journal mode, notify file, directory permissions), which
+// are skipped with the reason.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -13,8 +17,60 @@ import path from 'node:path';
 import { startLighttpd, waitFor, BIN } from '../lib/server.mjs';
 import { get, send, request, openEvents } from '../lib/http.mjs';
 import { rawExchange } from '../lib/raw.mjs';
+import { STORE, pgDatabase, pgUri, psql } from '../lib/pg.mjs';
 
 const TOKEN = 'test-token-0123456789abcdef';
+
+// The database's name in a URI (node's URL takes no user without a host).
+const pgName = (uri) => uri.split('?')[0].split('/').pop();
+
+// What the tests do to a database, for each store: name a new one
+// (where: SQLite's file in dir, or a PostgreSQL database not yet made),
+// make it exist (create; --init makes SQLite's), tell whether it exists,
+// set its schema version, the start line's name for it, and a session
+// that holds the write lock until ended: {proc, locked, release()}.
+const STORES = {
+  sqlite: {
+    where: (dir, name) => path.join(dir, `${name}.db`),
+    create: () => {},
+    exists: (db) => fs.existsSync(db),
+    missing: /error: database .*chat\.db: No such file.*--init/,
+    version: (db, v) => spawnSync('sqlite3', [db, `PRAGMA user_version = ${v}`]),
+    shown: /serving .*chat\.db at/,
+    lock: (db) => holder('sqlite3', [db], 'BEGIN EXCLUSIVE;\nSELECT 1;\n', 'COMMIT;\n'),
+  },
+  postgresql: {
+    where: (dir, name) => pgUri(`${name}_${process.pid}_${Date.now() % 100000}`),
+    create: (db) => psql(pgUri(), `CREATE DATABASE ${pgName(db)}`),
+    exists: (db) => psql(pgUri(), `SELECT count(*) FROM pg_database WHERE datname = '${pgName(db)}'`).trim() === '1',
+    missing: /error: database postgresql:.*database "chat_\d+_\d+" does not exist/,
+    version: (db, v) => psql(db, `UPDATE fcgichat_schema SET version = ${v}`),
+    shown: /serving postgresql:\/\/\S+ at/,
+    lock: (db) => holder('psql', ['-XAtq', '-d', db], 'BEGIN;\nLOCK TABLE messages IN ACCESS EXCLUSIVE MODE;\nSELECT 1;\n', 'COMMIT;\n'),
+  },
+};
+const ON = STORES[STORE] || STORES.sqlite;
+const FILES_ONLY = STORE === 'postgresql' && 'SQLite\'s files alone: PostgreSQL has no journal mode, notify file or database directory here';
+
+// A shell (sqlite3, psql) that runs begin and holds what it took until
+// release() sends end; locked resolves once begin's SELECT 1 answered.
+function holder(cmd, args, begin, end) {
+  const proc = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'ignore'] });
+  const locked = new Promise((r) => proc.stdout.once('data', r));
+  proc.stdin.write(begin);
+  const release = () => {
+    proc.stdin.end(end);
+    return new Promise((r) => proc.once('exit', r));
+  };
+  return { proc, locked, release };
+}
+
+// A new database with the schema, for imports.
+function freshDb(dir, name) {
+  const db = STORE === 'postgresql' ? pgDatabase() : ON.where(dir, name);
+  assert.equal(run(['--init'], { FCGICHAT_DB: db }).status, 0);
+  return db;
+}
 
 // Runs the program (--check, admin ...) on a database; {status, stdout, stderr}.
 function run(args, env = {}, opts = {}) {
@@ -87,7 +143,7 @@ describe('stats', () => {
   });
 
   test('a dead process\'s file is ignored and removed', async () => {
-    const dir = `${srv.dbPath}-stats`;
+    const dir = `${srv.statePath}-stats`;
     const stale = path.join(dir, '999999');
     fs.copyFileSync(path.join(dir, String(srv.workers()[0])), stale);
     const s = (await get(base, '/api/stats')).json;
@@ -145,7 +201,7 @@ describe('--check', () => {
   let db;
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fcgichat-check-'));
-    db = path.join(dir, 'chat.db');
+    db = ON.where(dir, 'chat');
   });
   after(() => { fs.rmSync(dir, { recursive: true, force: true }); });
   const check = (env = {}, opts) => run(['--check'], { FCGICHAT_DB: db, ...env }, opts);
@@ -153,11 +209,12 @@ describe('--check', () => {
   test('a missing database: exit 1, says to run --init', () => {
     const r = check();
     assert.equal(r.status, 1, r.stdout + r.stderr);
-    assert.match(r.stdout, /error: database .*chat\.db: No such file.*--init/);
-    assert.equal(fs.existsSync(db), false, '--check must not create the database');
+    assert.match(r.stdout, ON.missing);
+    assert.equal(ON.exists(db), false, '--check must not create the database');
   });
 
   test('a good database: exit 0', () => {
+    ON.create(db);
     assert.equal(run(['--init'], { FCGICHAT_DB: db }).status, 0);
     const r = check();
     assert.equal(r.status, 0, r.stdout + r.stderr);
@@ -189,19 +246,19 @@ describe('--check', () => {
   });
 
   test('a schema version from an older or newer program: exit 1', () => {
-    spawnSync('sqlite3', [db, 'PRAGMA user_version = 1']);
+    ON.version(db, 1);
     let r = check();
     assert.equal(r.status, 1);
     assert.match(r.stdout, /schema version 1, this program needs 2: run `fcgichat.fcgi --init`/);
-    spawnSync('sqlite3', [db, 'PRAGMA user_version = 99']);
+    ON.version(db, 99);
     r = check();
     assert.equal(r.status, 1);
     assert.match(r.stdout, /schema version 99, newer than this program/);
-    spawnSync('sqlite3', [db, 'PRAGMA user_version = 2']);
+    ON.version(db, 2);
     assert.equal(check().status, 0);
   });
 
-  test('not WAL, or no notify file: exit 1', () => {
+  test('not WAL, or no notify file: exit 1', { skip: FILES_ONLY }, () => {
     spawnSync('sqlite3', [db, 'PRAGMA journal_mode = DELETE']);
     let r = check();
     assert.equal(r.status, 1);
@@ -215,7 +272,7 @@ describe('--check', () => {
     assert.equal(check().status, 0);
   });
 
-  test('a directory or database the workers cannot write: exit 1', () => {
+  test('a directory or database the workers cannot write: exit 1', { skip: FILES_ONLY }, () => {
     // root may write anything: check as www-data when we are root.
     const asRoot = process.getuid() === 0;
     const d = fs.mkdtempSync(path.join(os.tmpdir(), 'fcgichat-ro-'));
@@ -352,8 +409,7 @@ describe('history: export, import, delete', () => {
 
     const file = path.join(dir, 'io.jsonl');
     fs.writeFileSync(file, ex.stdout);
-    const other = path.join(dir, 'other.db');
-    assert.equal(run(['--init'], { FCGICHAT_DB: other }).status, 0);
+    const other = freshDb(dir, 'other');
     let im = run(['admin', 'import', file], { FCGICHAT_DB: other });
     assert.equal(im.status, 0, im.stderr);
     assert.equal(im.stdout.trim(), `imported ${texts.length} messages, skipped 0 (id in use), 0 bad lines`);
@@ -388,8 +444,7 @@ describe('history: export, import, delete', () => {
   test('import CSV: what export --csv wrote comes back the same; rows typed with no id get new ones; bad rows are named', async () => {
     const ex = admin(srv, ['export', 'io', '--csv']);
     assert.equal(ex.status, 0, ex.stderr);
-    const other = path.join(dir, 'csv.db');
-    assert.equal(run(['--init'], { FCGICHAT_DB: other }).status, 0);
+    const other = freshDb(dir, 'csv');
     let im = run(['admin', 'import', '--csv'], { FCGICHAT_DB: other }, { input: ex.stdout });
     assert.equal(im.status, 0, im.stderr);
     assert.equal(im.stdout.trim(), 'imported 6 messages, skipped 0 (id in use), 0 bad lines');
@@ -440,7 +495,7 @@ describe('history: export, import, delete', () => {
     assert.ok(tomb > gone.id);
 
     const answer = await lp;
-    assert.ok(Date.now() - t0 < 3000, 'woken by the notify file, not a timer');
+    assert.ok(Date.now() - t0 < 3000, 'woken by the commit, not a timer');
     assert.deepEqual(answer.json, { messages: [], deleted: [gone.id], last_id: tomb });
     await es.until((x) => x.events.length === 1);
     assert.deepEqual(es.events[0], {
@@ -498,7 +553,7 @@ describe('logs', () => {
   test('a line per start, per failed request (client bytes escaped), per stop', async () => {
     // Logged once the accept threads run, which may be just after the
     // first answer.
-    await waitFor(() => /fcgichat\[\d+\] info: main: fcgichat \S+ serving .*chat\.db at \/api with \d+ threads/.test(srv.log()),
+    await waitFor(() => new RegExp(`fcgichat\\[\\d+\\] info: main: fcgichat \\S+ ${ON.shown.source} \\/api with \\d+ threads`).test(srv.log()),
       { what: 'the start line' });
     // UTF-8 bytes and a backslash in the path, sent raw: a client
     // library would refuse to send them.
@@ -509,16 +564,13 @@ describe('logs', () => {
       { what: 'the escaped 400 line' });
 
     // The database locked by someone else for longer than the busy timeout: 503, at warn.
-    const holder = spawn('sqlite3', [srv.dbPath], { stdio: ['pipe', 'pipe', 'ignore'] });
-    const locked = new Promise((r) => holder.stdout.once('data', r));
-    holder.stdin.write('BEGIN EXCLUSIVE;\nSELECT 1;\n');
+    const held = ON.lock(srv.dbPath);
     try {
-      await locked;
+      await held.locked;
       const r = await send(srv.url, 'logs', 'n', 'blocked');
       assert.equal(r.status, 503, r.text);
     } finally {
-      holder.stdin.end('COMMIT;\n');
-      await new Promise((r) => holder.once('exit', r));
+      await held.release();
     }
     await waitFor(() => /warn: api: 503 unavailable: POST \/api\/rooms\/logs\/messages from 127\.0\.0\.1/.test(srv.log()),
       { what: 'the 503 line' });

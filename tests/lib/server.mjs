@@ -188,17 +188,19 @@ function fdCountOf(pid) {
 }
 
 // A script in dir that runs BIN (exec: same pid) on the PostgreSQL
-// database uri, the host's own files beside it in dir.
-function pgWorker(dir, uri) {
+// database uri, the host's own files at state (FCGICHAT_STATE).
+function pgWorker(dir, uri, state) {
   const f = path.join(dir, 'worker.sh');
   const q = (v) => `'${v.replace(/'/g, `'\\''`)}'`;
-  fs.writeFileSync(f, `#!/bin/sh\nFCGICHAT_DB=${q(uri)} FCGICHAT_STATE=${q(path.join(dir, 'chat'))} exec ${q(BIN)} "$@"\n`, { mode: 0o755 });
+  fs.writeFileSync(f, `#!/bin/sh\nFCGICHAT_DB=${q(uri)} FCGICHAT_STATE=${q(state)} exec ${q(BIN)} "$@"\n`, { mode: 0o755 });
   return f;
 }
 
 // Starts fcgichat behind a front end. The answer has the same interface
 // whatever the front end:
-//   url, port, dir, dbPath, logPath, frontend
+//   url, port, dir, dbPath, logPath, frontend, store
+//   statePath  the prefix of the host's own files (-stats, -limits):
+//              FCGICHAT_STATE, which is dbPath on SQLite
 //   procs      worker processes it runs now (lighttpd: procs; apache-proxy:
 //              1; apache-fcgid: as many as mod_fcgid has spawned)
 //   capacity   waiting clients (long-polls + streams) it can hold at once
@@ -223,7 +225,8 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
   // lighttpd gives the workers the database file of its config: a
   // PostgreSQL host runs them through a wrapper that names the database
   // (and keeps the host's own files, limits and stats, in its dir).
-  const bin = pg ? pgWorker(dir, dbPath) : BIN;
+  const statePath = pg ? path.join(dir, 'chat') : dbPath;
+  const bin = pg ? pgWorker(dir, dbPath, statePath) : BIN;
   const logPath = path.join(dir, 'server.log');
   const init = spawnSync(BIN, ['--init'], { env: { ...process.env, ...env, FCGICHAT_DB: dbPath }, encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`fcgichat --init failed: ${init.stderr}`);
@@ -233,7 +236,7 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
   const fixedProcs = frontend === 'lighttpd' ? procs : frontend === 'apache-proxy' && !external ? 1 : 0;
 
   const server = {
-    frontend, dir, dbPath, logPath, port: 0, url: '', proc: null, store,
+    frontend, dir, dbPath, statePath, logPath, port: 0, url: '', proc: null, store,
     capacity: capacityOf(frontend, fcgidProcs),
     get procs() { return fixedProcs || this.workers().length; },
     async start() {

@@ -2,7 +2,9 @@
 // across hosts (long-poll, event stream, a row inserted with psql),
 // client_id idempotency across hosts, ids visible in id order under
 // concurrent senders on every host, moderation, retention with one
-// leader, --check and admin, and PostgreSQL restarted under load.
+// leader, --check and admin, PostgreSQL restarted under load, and what a
+// host shows of its database (never the password; its size; --check of a
+// role that may not write).
 // Each "host" is a lighttpd with its own workers; they share only the
 // database (tests/lib/pg.mjs starts a throwaway cluster).
 import { test, describe, before, after } from 'node:test';
@@ -87,7 +89,11 @@ describe('two hosts, one database', () => {
     const readers = [a, b, a, b].map(async (h) => {
       let cursor = 0;
       const seen = [];
-      while (!done || seen.length < senders * each) {
+      for (;;) {
+        // Only a read begun after every send was acknowledged may end
+        // the loop: one begun before may come back empty just before the
+        // last commits.
+        const last = done;
         const r = await get(h.url, `/api/rooms/${room}/messages?since=${cursor}&limit=500`);
         assert.equal(r.status, 200);
         for (const m of r.json.messages) {
@@ -95,7 +101,7 @@ describe('two hosts, one database', () => {
           cursor = m.id;
           seen.push(m.id);
         }
-        if (done && r.json.messages.length === 0) break;
+        if (last && r.json.messages.length === 0) break;
       }
       return seen;
     });
@@ -209,5 +215,40 @@ describe('PostgreSQL restarted under load', () => {
     for (const id of acked) assert.ok(stored.has(id), `acknowledged ${id} is stored`);
     assert.equal((await wait).status, 200);
     stream.close();
+  });
+});
+
+describe('what a host shows of its database', () => {
+  let srv, db;
+  before(async () => {
+    db = pgDatabase().replace('://postgres@', '://postgres:s3cret@');
+    srv = await startServer({ store: 'postgresql', db, procs: 1 });
+  });
+  after(async () => { await srv?.cleanup(); });
+
+  test('the password in FCGICHAT_DB is never shown: start line, /api/stats, --check', async () => {
+    await waitFor(() => /info: main: fcgichat \S+ serving postgresql:\/\/postgres:\*\*\*@\/t\w+\?host=\S+ at \/api/.test(srv.log()),
+      { what: 'the start line' });
+    const s = (await get(srv.url, '/api/stats')).json;
+    assert.match(s.database.path, /^postgresql:\/\/postgres:\*\*\*@\//);
+    assert.ok(s.database.size_bytes > 1000000, `size_bytes ${s.database.size_bytes}`);
+    assert.equal(s.database.wal_bytes, 0);
+    const ok = run(['--check'], { FCGICHAT_DB: db });
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /ok: postgresql:\/\/postgres:\*\*\*@/);
+    const bad = run(['--check'], { FCGICHAT_DB: db.replace(/\/t\w+\?/, '/nosuch?') });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stdout, /postgres:\*\*\*@\/nosuch.*does not exist/);
+    for (const said of [srv.log(), JSON.stringify(s), ok.stdout + ok.stderr, bad.stdout + bad.stderr]) {
+      assert.doesNotMatch(said, /s3cret/);
+    }
+  });
+
+  test('--check: a role that may read but not write is told so', () => {
+    const role = `reader_${process.pid}`;
+    psql(db, `CREATE ROLE ${role} LOGIN; GRANT SELECT ON ALL TABLES IN SCHEMA public TO ${role}`);
+    const r = run(['--check'], { FCGICHAT_DB: db.replace('postgres:s3cret@', `${role}@`) });
+    assert.equal(r.status, 1, r.stdout);
+    assert.match(r.stdout, /error: .* cannot be written: .*permission denied for table messages/);
   });
 });

@@ -923,6 +923,59 @@ test_notify(void **state)
 	close(in);
 }
 
+/* The database as logs, --check and /api/stats show it: a file as it
+ * is, a URI without its password wherever libpq would take one from. */
+static void
+test_display_path(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "var/chat.db", "var/chat.db" },
+		{ "/srv/a:b@c.db", "/srv/a:b@c.db" },
+		{ "postgresql://u:s3cret@db.example/chat",
+		    "postgresql://u:***@db.example/chat" },
+		{ "postgres://u:p%40ss@h:5432/chat?sslmode=require",
+		    "postgres://u:***@h:5432/chat?sslmode=require" },
+		{ "postgresql://u@h/chat", "postgresql://u@h/chat" },
+		{ "postgresql://postgres@/chat?host=/tmp/pg",
+		    "postgresql://postgres@/chat?host=/tmp/pg" },
+		{ "postgresql:///chat?user=u&password=s3cret&host=/tmp",
+		    "postgresql:///chat?user=u&password=***&host=/tmp" },
+		{ "postgresql://h/chat?%70assword=s3cret",
+		    "postgresql://h/chat?%70assword=***" },
+		{ "postgresql://h/x@y", "postgresql://h/x@y" },
+	};
+	char out[128], small[16];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_ptr_equal(store_display_path(cases[i][0], out,
+		    sizeof(out)), out);
+		assert_string_equal(out, cases[i][1]);
+		assert_null(strstr(out, "s3cret"));
+	}
+	/* Cut short, never past the buffer, the password still hidden. */
+	store_display_path("postgresql://user:s3cret@host/db", small,
+	    sizeof(small));
+	assert_string_equal(small, "postgresql://us");
+	store_display_path("postgresql://u:s3cret@host/db", small,
+	    sizeof(small));
+	assert_string_equal(small, "postgresql://u:");
+}
+
+static void
+test_size(void **state)
+{
+	struct fx *f = *state;
+	int64_t db = -1, wal = -1;
+
+	assert_int_equal(store_size(f->s, &db, &wal), CHAT_OK);
+	assert_true(db >= 4096);    /* at least one page */
+	assert_true(wal >= 0);
+	put(f, "lobby", "n", "t");
+	assert_int_equal(store_size(f->s, &db, &wal), CHAT_OK);
+	assert_true(wal > 0);       /* the commit is in the -wal file */
+}
+
 int
 main(void)
 {
@@ -948,6 +1001,8 @@ main(void)
 		T(test_busy),
 		T(test_no_snapshot_left_open),
 		T(test_notify),
+		T(test_size),
+		cmocka_unit_test(test_display_path),
 #undef T
 	};
 
