@@ -21,7 +21,22 @@
  * connection. Rows of messages are (id, ts, room, nick, text, deletes)
  * as on SQLite (store_sqlite.c says why each reads what it reads). Room
  * names sort bytewise (COLLATE "C"), as SQLite sorts them.
+ *
+ * A read of a room is one statement, so one snapshot and one round
+ * trip (a long-poll's every ask is one): its messages joined to one row
+ * of what store_read_info wants, (db_max, room_last, pruned_through) in
+ * columns 6-8; without messages, that row alone with a NULL id.
  */
+#define PG_READ(order, where)						\
+	"SELECT m.id, m.ts, m.room, m.nick, m.text, m.deletes,"		\
+	" (SELECT coalesce(max(id), 0) FROM messages),"			\
+	" (SELECT greatest(last_id, pruned_through) FROM rooms"		\
+	"  WHERE name = $1),"						\
+	" (SELECT pruned_through FROM rooms WHERE name = $1)"		\
+	" FROM (SELECT 1) AS one LEFT JOIN LATERAL"			\
+	" (SELECT id, ts, room, nick, text, deletes FROM messages"	\
+	"  WHERE room = $1 AND " where " ORDER BY id " order		\
+	"  LIMIT $3) AS m ON true ORDER BY m.id " order
 static const char *const store_pg_sql[PG__MAX] = {
 	[PG_INSERT] =
 	    "INSERT INTO messages (room, nick, text, ts)"
@@ -35,16 +50,8 @@ static const char *const store_pg_sql[PG__MAX] = {
 	[PG_FIND_CID] =
 	    "SELECT id, ts, room, nick, text, deletes FROM messages"
 	    " WHERE room = $1 AND nick = $2 AND client_id = $3",
-	[PG_SINCE] =
-	    "SELECT id, ts, room, nick, text, deletes FROM messages"
-	    " WHERE room = $1 AND id > $2 ORDER BY id LIMIT $3",
-	[PG_BEFORE] =
-	    "SELECT id, ts, room, nick, text, deletes FROM messages"
-	    " WHERE room = $1 AND id < $2 AND deletes IS NULL"
-	    " ORDER BY id DESC LIMIT $3",
-	[PG_ROOM_LAST] =
-	    "SELECT greatest(last_id, pruned_through), pruned_through"
-	    " FROM rooms WHERE name = $1",
+	[PG_SINCE] = PG_READ("ASC", "id > $2"),
+	[PG_BEFORE] = PG_READ("DESC", "id < $2 AND deletes IS NULL"),
 	[PG_MAX_ID] = "SELECT coalesce(max(id), 0) FROM messages",
 	[PG_AFTER] =
 	    "SELECT id, ts, room, nick, text, deletes FROM messages"
@@ -292,8 +299,10 @@ pg_rows(const PGresult *r, struct chat_list *out)
 {
 	int n = PQntuples(r);
 
-	assert(n == 0 || PQnfields(r) == 6);
+	assert(n == 0 || PQnfields(r) >= 6);
 	for (int i = 0; i < n; i++) {
+		if (PQgetisnull(r, i, 0))
+			continue;   /* a read's row of figures alone */
 		if (chat_list_push(out, pg_int(r, i, 0), pg_int(r, i, 1),
 		    PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
 		    PQgetvalue(r, i, 4)) == -1)
@@ -384,73 +393,45 @@ list_reverse(struct chat_message *v, size_t n)
 	}
 }
 
+/* One statement (PG_READ): the messages into out (may be NULL: the
+ * limit is then 0), the figures into info (may be NULL). */
 static enum chat_error
-pg_read_room(struct store *s, const char *room, const struct store_query *q,
-    struct chat_list *out)
+store_pg_read(struct store *s, const char *room, const struct store_query *q,
+    struct chat_list *out, struct store_read_info *info)
 {
 	enum store_pg_stmt k = q->since >= 0 ? PG_SINCE : PG_BEFORE;
 	int64_t id = q->since >= 0 ? q->since :
 	    q->before >= 0 ? q->before : INT64_MAX;
 	char ids[24], lim[16];
 	const char *v[] = { room, ids, lim };
-	size_t n0 = out->n;
-	enum chat_error e = CHAT_OK;
-	PGresult *r;
-
-	snprintf(ids, sizeof(ids), "%" PRId64, id);
-	snprintf(lim, sizeof(lim), "%d", q->limit > 0 ? q->limit : 0);
-	if ((r = pg_run(s, k, 3, v, "store_read", &e)) == NULL)
-		return e;
-	if (pg_rows(r, out) == -1) {
-		log_warnx("store_read: out of memory");
-		e = CHAT_E_INTERNAL;
-	}
-	PQclear(r);
-	if (e == CHAT_OK && k == PG_BEFORE && out->n > n0)
-		list_reverse(out->v + n0, out->n - n0);
-	return e;
-}
-
-static enum chat_error
-pg_read_info(struct store *s, const char *room, struct store_read_info *info)
-{
-	enum chat_error e = CHAT_OK;
-	PGresult *r;
-
-	if ((r = pg_run(s, PG_MAX_ID, 0, NULL, "store_read", &e)) == NULL)
-		return e;
-	info->db_max = pg_int(r, 0, 0);
-	PQclear(r);
-	if ((r = pg_run(s, PG_ROOM_LAST, 1, (const char *[]){ room },
-	    "store_read", &e)) == NULL)
-		return e;
-	info->room_last = PQntuples(r) > 0 ? pg_int(r, 0, 0) : 0;
-	info->pruned_through = PQntuples(r) > 0 ? pg_int(r, 0, 1) : 0;
-	PQclear(r);
-	return CHAT_OK;
-}
-
-/* One snapshot (REPEATABLE READ) so that the messages and *info agree. */
-static enum chat_error
-store_pg_read(struct store *s, const char *room, const struct store_query *q,
-    struct chat_list *out, struct store_read_info *info)
-{
 	size_t n0 = out != NULL ? out->n : 0;
-	enum chat_error e;
+	enum chat_error e = CHAT_OK;
+	PGresult *r;
 
 	if (q->since >= 0 && q->before >= 0) {
 		log_warnx("store_read: since and before together");
 		return CHAT_E_BAD_PARAM;
 	}
-	if ((e = pg_exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-	    "store_read")) != CHAT_OK)
+	snprintf(ids, sizeof(ids), "%" PRId64, id);
+	snprintf(lim, sizeof(lim), "%d", out != NULL && q->limit > 0 ?
+	    q->limit : 0);
+	if ((r = pg_run(s, k, 3, v, "store_read", &e)) == NULL)
 		return e;
-	if (out != NULL)
-		e = pg_read_room(s, room, q, out);
-	if (e == CHAT_OK && info != NULL)
-		e = pg_read_info(s, room, info);
-	if ((e = pg_end(s, e, "store_read")) != CHAT_OK && out != NULL)
+	/* The outer join leaves at least the row of figures. */
+	assert(PQntuples(r) >= 1 && PQnfields(r) == 9);
+	if (out != NULL && pg_rows(r, out) == -1) {
+		log_warnx("store_read: out of memory");
 		pg_list_truncate(out, n0);
+		e = CHAT_E_INTERNAL;
+	}
+	if (e == CHAT_OK && info != NULL) {
+		info->db_max = pg_int(r, 0, 6);
+		info->room_last = pg_int(r, 0, 7);
+		info->pruned_through = pg_int(r, 0, 8);
+	}
+	PQclear(r);
+	if (e == CHAT_OK && k == PG_BEFORE && out != NULL && out->n > n0)
+		list_reverse(out->v + n0, out->n - n0);
 	return e;
 }
 

@@ -34,7 +34,6 @@ enum store_pg_stmt {
 	PG_FIND_CID,
 	PG_SINCE,
 	PG_BEFORE,
-	PG_ROOM_LAST,
 	PG_MAX_ID,
 	PG_AFTER,
 	PG_ROOMS,
