@@ -1,5 +1,6 @@
 // hosts.test.mjs - several hosts on one PostgreSQL database: wake-ups
-// across hosts (long-poll, event stream, a row inserted with psql),
+// across hosts (long-poll, event stream, WebSocket, a row inserted with
+// psql),
 // client_id idempotency across hosts, ids visible in id order under
 // concurrent senders on every host, moderation, retention with one
 // leader, --check and admin, PostgreSQL restarted under load, and what a
@@ -13,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { startServer, waitFor, BIN } from '../lib/server.mjs';
 import { get, send, tryRequest, openEvents } from '../lib/http.mjs';
 import { pgDatabase, psql, pgStop, pgStart } from '../lib/pg.mjs';
+import { openWs } from '../lib/ws.mjs';
 
 // A wake-up across hosts must come from LISTEN/NOTIFY, well inside the
 // watchers' 1-s fallback timer.
@@ -51,6 +53,26 @@ describe('two hosts, one database', () => {
     await s.until((x) => x.events.length === 1, 5000);
     assert.ok(Date.now() - sent < WAKE_BOUND_MS, `delivered ${Date.now() - sent} ms after the send`);
     assert.equal(s.events[0].json.id ?? s.events[0].json.messages?.[0]?.id, m.id);
+    s.close();
+  });
+
+  test('a WebSocket on A is woken by a send on B, and its own send reaches B', async () => {
+    const c = openWs(a.url, 'wsx');
+    await c.opened;
+    assert.equal(c.status, 101, c.describe());
+    await waitFor(async () => (await get(a.url, '/api/stats')).json.waiting.ws === 1, { what: 'the WebSocket parked on A' });
+    const s = openEvents(b.url, 'wsx', { since: 0 });
+    await s.opened;
+    const sent = Date.now();
+    const m = (await send(b.url, 'wsx', 'bob', 'to A')).json;
+    await c.until((x) => x.ids().includes(m.id), 5000, 'the message from B');
+    assert.ok(Date.now() - sent < WAKE_BOUND_MS, `delivered ${Date.now() - sent} ms after the send`);
+    c.send({ type: 'send', nick: 'al', text: 'to B', client_id: 'ws-x1' });
+    await c.until((x) => x.of('ack').length === 1, 5000, 'the ack');
+    const ack = c.of('ack')[0].message;
+    await s.until((x) => x.events.some((e) => e.json?.id === ack.id), 5000);
+    c.close(1000);
+    await c.done;
     s.close();
   });
 
