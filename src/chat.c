@@ -92,3 +92,15 @@ chat_mono_ms(void)
 {
 	return clock_ms(CLOCK_MONOTONIC);
 }
+
+void
+chat_list_reverse(struct chat_message *v, size_t n)
+{
+	struct chat_message t;
+
+	for (size_t i = 0; i < n / 2; i++) {
+		t = v[i];
+		v[i] = v[n - 1 - i];
+		v[n - 1 - i] = t;
+	}
+}

@@ -50,6 +50,10 @@ int chat_list_push(struct chat_list *l, int64_t id, int64_t ts,
 /* Frees every message and the array, leaving an empty list. Accepts NULL. */
 void chat_list_clear(struct chat_list *l);
 
+/* Reverses v[0..n) in place (a read scanned newest first, handed out
+ * oldest first). */
+void chat_list_reverse(struct chat_message *v, size_t n);
+
 /* A room as listed by GET /api/rooms. */
 struct chat_room {
 	char name[CHAT_MAX_ROOM + 1];

@@ -381,18 +381,6 @@ store_pg_writable(const char *uri)
 
 /* --- reads ------------------------------------------------------------- */
 
-static void
-list_reverse(struct chat_message *v, size_t n)
-{
-	struct chat_message t;
-
-	for (size_t i = 0; i < n / 2; i++) {
-		t = v[i];
-		v[i] = v[n - 1 - i];
-		v[n - 1 - i] = t;
-	}
-}
-
 /* One statement (PG_READ): the messages into out (may be NULL: the
  * limit is then 0), the figures into info (may be NULL). */
 static enum chat_error
@@ -431,7 +419,7 @@ store_pg_read(struct store *s, const char *room, const struct store_query *q,
 	}
 	PQclear(r);
 	if (e == CHAT_OK && k == PG_BEFORE && out != NULL && out->n > n0)
-		list_reverse(out->v + n0, out->n - n0);
+		chat_list_reverse(out->v + n0, out->n - n0);
 	return e;
 }
 

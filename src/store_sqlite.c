@@ -318,18 +318,6 @@ bind_message(sqlite3_stmt *st, const char *room, const char *nick,
 
 /* --- reads ------------------------------------------------------------- */
 
-static void
-list_reverse(struct chat_message *v, size_t n)
-{
-	struct chat_message t;
-
-	for (size_t i = 0; i < n / 2; i++) {
-		t = v[i];
-		v[i] = v[n - 1 - i];
-		v[n - 1 - i] = t;
-	}
-}
-
 /* The messages half of store_read: since is a forward range scan, before
  * and newest a backward one, turned around afterwards. */
 static enum chat_error
@@ -357,7 +345,7 @@ store_read_room(struct store *s, const char *room,
 	e = store_rows(s, k, "store_read", out);
 	/* out->v is NULL while the list is empty: no arithmetic on it. */
 	if (e == CHAT_OK && k == STMT_BEFORE && out->n > n0)
-		list_reverse(out->v + n0, out->n - n0);
+		chat_list_reverse(out->v + n0, out->n - n0);
 	return e;
 }
 

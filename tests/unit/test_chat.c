@@ -45,10 +45,30 @@ test_list_push_clear(void **state)
 	chat_message_clear(NULL);
 }
 
+static void
+test_list_reverse(void **state)
+{
+	struct chat_message v[5] = { { .id = 1 }, { .id = 2 }, { .id = 3 },
+	    { .id = 4 }, { .id = 5 } };
+
+	(void)state;
+	chat_list_reverse(v, 0);
+	assert_int_equal(v[0].id, 1);
+	chat_list_reverse(v, 1);
+	assert_int_equal(v[0].id, 1);
+	chat_list_reverse(v, 5);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(v[i].id, 5 - i);
+	chat_list_reverse(v + 1, 4);   /* even: 5 1 2 3 4 */
+	assert_int_equal(v[1].id, 1);
+	assert_int_equal(v[4].id, 4);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_list_reverse),
 		cmocka_unit_test(test_fnv1a_vectors),
 		cmocka_unit_test(test_list_push_clear),
 	};
