@@ -166,3 +166,20 @@ store_wake_drain(struct store *s)
 {
 	store_engine_of(s)->wake_drain(s);
 }
+
+enum chat_error
+store_tombstone_out(enum chat_error e, struct chat_message *m,
+    struct chat_message *tomb)
+{
+	if (e == CHAT_OK) {
+		m->nick = strdup("");
+		m->text = strdup("");
+		if (m->nick == NULL || m->text == NULL)
+			e = CHAT_E_INTERNAL;  /* committed all the same */
+	}
+	if (e == CHAT_OK && tomb != NULL)
+		*tomb = *m;
+	else
+		chat_message_clear(m);
+	return e;
+}

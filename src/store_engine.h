@@ -46,4 +46,12 @@ struct store_engine {
 extern const struct store_engine store_sqlite_engine;
 extern const struct store_engine store_pg_engine;
 
+/* The end of an engine's store_delete, once its transaction has ended
+ * with e: on CHAT_OK the tombstone m gets its empty nick and text and is
+ * handed to *tomb (tomb may be NULL); otherwise, or then, m is cleared.
+ * Returns e, or CHAT_E_INTERNAL when out of memory (the delete stays
+ * committed all the same). */
+enum chat_error store_tombstone_out(enum chat_error e, struct chat_message *m,
+    struct chat_message *tomb);
+
 #endif

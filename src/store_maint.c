@@ -85,18 +85,9 @@ store_sqlite_delete(struct store *s, int64_t id, struct chat_message *tomb)
 		    (const int64_t[]){ m.ts, id });
 	if (e == CHAT_OK)
 		m.id = sqlite3_last_insert_rowid(s->db);
-	if ((e = store_end(s, e, "store_delete")) == CHAT_OK) {
+	if ((e = store_end(s, e, "store_delete")) == CHAT_OK)
 		store_notify(s);
-		m.nick = strdup("");
-		m.text = strdup("");
-		if (m.nick == NULL || m.text == NULL)
-			e = CHAT_E_INTERNAL;  /* committed all the same */
-	}
-	if (e == CHAT_OK && tomb != NULL)
-		*tomb = m;
-	else
-		chat_message_clear(&m);
-	return e;
+	return store_tombstone_out(e, &m, tomb);
 }
 
 /* Every name in rooms (with or without messages) into a new array of new

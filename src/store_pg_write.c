@@ -171,17 +171,8 @@ store_pg_delete(struct store *s, int64_t id, struct chat_message *tomb)
 		m.id = pg_int(r, 0, 0);
 		PQclear(r);
 	}
-	if ((e = pg_end(s, e, "store_delete")) == CHAT_OK) {
-		m.nick = strdup("");
-		m.text = strdup("");
-		if (m.nick == NULL || m.text == NULL)
-			e = CHAT_E_INTERNAL;  /* committed all the same */
-	}
-	if (e == CHAT_OK && tomb != NULL)
-		*tomb = m;
-	else
-		chat_message_clear(&m);
-	return e;
+	e = pg_end(s, e, "store_delete");
+	return store_tombstone_out(e, &m, tomb);
 }
 
 /* --- retention --------------------------------------------------------- */
