@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "chat.h"
 #include "error.h"
+#include "identity.h"
 #include "json.h"
 #include "limit.h"
 #include "log.h"
@@ -41,6 +42,7 @@ struct request {
 	char room[CHAT_MAX_ROOM + 1];
 	struct query_params q;
 	bool body_too_large;
+	const char *user;          /* REMOTE_USER (identity.h), or NULL */
 	const char *cors_origin;   /* echo in Access-Control-Allow-Origin */
 	int retry_after;           /* seconds, for 429 and 503 */
 };
@@ -560,7 +562,7 @@ api_ws(struct request *r)
 void
 api_handle(struct api_thread *t, struct fcgi_req *fr)
 {
-	struct request r = { .t = t, .fr = fr };
+	struct request r = { .t = t, .fr = fr, .user = identity_fcgi(fr) };
 	const char *method = fcgi_param(fr, "REQUEST_METHOD");
 	const char *path, *why = NULL;
 	char pathbuf[MAX_PATH];

@@ -21,7 +21,7 @@
 #define READS_PER_EVENT 4   /* then the other sockets get their turn */
 
 struct ws_conn *
-ws_conn_new(const char *addr, size_t max_message)
+ws_conn_new(const char *addr, const char *user, size_t max_message)
 {
 	struct ws_conn *c = calloc(1, sizeof(*c));
 
@@ -30,6 +30,7 @@ ws_conn_new(const char *addr, size_t max_message)
 	c->refs = 1;
 	ws_parser_init(&c->parser, max_message);
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
+	snprintf(c->user, sizeof(c->user), "%s", user ? user : "");
 	return c;
 }
 

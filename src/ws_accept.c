@@ -22,6 +22,7 @@
 #include "chat.h"
 #include "conn.h"
 #include "http.h"
+#include "identity.h"
 #include "json.h"
 #include "limit.h"
 #include "log.h"
@@ -318,7 +319,8 @@ door_upgrade(struct door *d, int fd, const struct http_request *rq)
 	}
 	cursor = q.since;
 	if ((e = door_welcome(d, room, accept, &cursor, &behind, &info)) !=
-	    CHAT_OK || (c = ws_conn_new(addr, d->cfg->max_body)) == NULL) {
+	    CHAT_OK || (c = ws_conn_new(addr, identity_ws(rq),
+	    d->cfg->max_body)) == NULL) {
 		limit_wait_release(handle);
 		door_error(d, fd, rq, e != CHAT_OK ? e : CHAT_E_INTERNAL, NULL);
 		return;

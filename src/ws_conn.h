@@ -10,6 +10,7 @@
 #include "chat.h"
 #include "error.h"
 #include "hub.h"
+#include "identity.h"
 #include "json.h"
 #include "ws.h"
 
@@ -23,6 +24,7 @@ struct ws_conn {
 	int refs;                      /* the waiter + sends in flight */
 	struct ws_parser parser;
 	char addr[64];                 /* the client's, for the limits */
+	char user[CHAT_MAX_USER + 1];  /* identity_ws(), "" when anonymous */
 };
 
 /* One send: the watcher fills req and conn, the storing thread the
@@ -37,9 +39,11 @@ struct ws_send {
 	bool created;
 };
 
-/* A new connection's state for a client at addr, with one reference (the
- * waiter's). NULL when out of memory. */
-struct ws_conn *ws_conn_new(const char *addr, size_t max_message);
+/* A new connection's state for a client at addr, authenticated as user
+ * (NULL: anonymous), with one reference (the waiter's). NULL when out of
+ * memory. */
+struct ws_conn *ws_conn_new(const char *addr, const char *user,
+    size_t max_message);
 
 /* Drops one reference; frees c with the last. Accepts NULL. */
 void ws_conn_put(struct ws_conn *c);
