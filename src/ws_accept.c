@@ -311,10 +311,8 @@ door_upgrade(struct door *d, int fd, const struct http_request *rq)
 		door_error(d, fd, rq, e, why);
 		return;
 	}
-	if ((handle = limit_wait_acquire(addr)) == -2) {
-		door_error(d, fd, rq, CHAT_E_RATE_LIMITED, "Too many requests "
-		    "from your address are waiting already; close some before "
-		    "opening more.");
+	if ((handle = limit_wait_acquire(addr, identity_ws(rq))) == -2) {
+		door_error(d, fd, rq, CHAT_E_RATE_LIMITED, LIMIT_WAITING_WHY);
 		return;
 	}
 	cursor = q.since;
