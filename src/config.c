@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "chat.h"
+#include "forwarded.h"
 #include "query.h"
 
 /* Enum fields are stored through an int (config_store). */
@@ -92,6 +93,13 @@ const struct config_var config_vars[] = {
 	{ "FCGICHAT_MAX_WAITING", "100", NUMBER(CONFIG_INT, max_waiting, 0,
 	    100000), .help = "long-polls and event streams one client address "
 	    "may hold open at once (0-100000, 0 = no limit)" },
+	{ "FCGICHAT_TRUSTED_PROXIES", NULL, TEXT(trusted_proxies),
+	    .check = forwarded_trusted_ok, .rule = "must be 1-64 IPv4 or IPv6 "
+	    "addresses or CIDR ranges, separated by spaces",
+	    .help = "space-separated addresses (or CIDR ranges) of the reverse "
+	    "proxies the web server trusts (mod_extforward, mod_remoteip): "
+	    "the WebSocket door takes the client's address from their "
+	    "X-Forwarded-For as the web server does; empty: none" },
 	{ "FCGICHAT_ALLOW_ORIGINS", NULL, TEXT(allow_origins),
 	    .help = "space-separated origins (e.g. https://chat.example.org) "
 	    "whose pages may use the API besides the server's own; requests "

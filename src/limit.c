@@ -1,7 +1,6 @@
 /* limit.c - per-client send rate and waiting limits in a shared file. */
 #include "limit.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "chat.h"
+#include "forwarded.h"
 #include "log.h"
 
 #define LIMIT_MAGIC 0x66636c6d   /* "fclm" */
@@ -162,27 +162,17 @@ limit_init(const struct limit_options *o)
 
 /* --- keys and slots ------------------------------------------------------ */
 
+/* ::ffff:192.0.2.1 is the same client as 192.0.2.1 (forwarded_addr). */
+_Static_assert(LIMIT_KEY_MAX >= FORWARDED_ADDR_MAX, "LIMIT_KEY_MAX");
+
 bool
 limit_key(const char *addr, const char *user, char out[LIMIT_KEY_MAX])
 {
-	uint8_t a[16];
-	struct in_addr v4;
-	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
-
 	if (user != NULL && *user != '\0') {
 		snprintf(out, LIMIT_KEY_MAX, "u:%s", user);
 		return true;
 	}
-	if (addr == NULL)
-		return false;
-	if (inet_pton(AF_INET, addr, &v4) == 1)
-		return inet_ntop(AF_INET, &v4, out, LIMIT_KEY_MAX) != NULL;
-	if (inet_pton(AF_INET6, addr, a) != 1)
-		return false;
-	/* ::ffff:192.0.2.1 is the same client as 192.0.2.1. */
-	if (memcmp(a, mapped, sizeof(mapped)) == 0)
-		return inet_ntop(AF_INET, a + 12, out, LIMIT_KEY_MAX) != NULL;
-	return inet_ntop(AF_INET6, a, out, LIMIT_KEY_MAX) != NULL;
+	return forwarded_addr(addr, out);
 }
 
 static int

@@ -7,8 +7,9 @@ import { SseParser } from './sse.mjs';
 
 // One request; resolves to {status, headers, text, json, complete}
 // (complete: the whole body came). Rejects when the connection fails,
-// ends before the answer does, or is idle for timeout ms.
-export function request(base, method, path, { body, headers = {}, timeout = 70000, signal } = {}) {
+// ends before the answer does, or is idle for timeout ms. localAddress:
+// the loopback address to connect from (127.0.0.2 ...: another client).
+export function request(base, method, path, { body, headers = {}, timeout = 70000, signal, localAddress } = {}) {
   return new Promise((resolve, reject) => {
     const u = new URL(path, base);
     const h = { ...headers };
@@ -18,7 +19,7 @@ export function request(base, method, path, { body, headers = {}, timeout = 7000
       if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['Content-Type'] = 'application/json';
     }
     if (data !== undefined) h['Content-Length'] = Buffer.byteLength(data);
-    const req = http.request(u, { method, headers: h, agent: false, timeout, signal }, (res) => {
+    const req = http.request(u, { method, headers: h, agent: false, timeout, signal, localAddress }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
@@ -72,7 +73,8 @@ export function send(base, room, nick, text, extra = {}) {
 // kept (streams long enough to fill memory). opened settles with the
 // answer's head (rejects if the connection fails first), done when the
 // stream has ended; until(pred) waits for pred(stream); close() leaves.
-export function openEvents(base, room, { since, lastEventId, headers = {}, onEvent } = {}) {
+// localAddress: as for request().
+export function openEvents(base, room, { since, lastEventId, headers = {}, onEvent, localAddress } = {}) {
   const q = since !== undefined ? `?since=${since}` : '';
   const u = new URL(`/api/rooms/${room}/events${q}`, base);
   const h = { Accept: 'text/event-stream', ...headers };
@@ -107,7 +109,7 @@ export function openEvents(base, room, { since, lastEventId, headers = {}, onEve
     ended(stream);
   };
   stream.opened = new Promise((resolve, reject) => {
-    stream.req = http.get(u, { headers: h, agent: false }, (res) => {
+    stream.req = http.get(u, { headers: h, agent: false, localAddress }, (res) => {
       stream.status = res.statusCode;
       stream.headers = res.headers;
       stream.res = res;

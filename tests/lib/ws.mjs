@@ -98,7 +98,8 @@ class Waitable {
 // client, which checks the handshake (the accept value, no extension) and
 // answers pings itself. Options: since; origin; headers; path (instead of
 // the room's); onFrame(json, client): each frame goes there instead of
-// into frames (clients that live long). The client keeps:
+// into frames (clients that live long); localAddress: the loopback
+// address to connect from (127.0.0.2 ...: another client). The client keeps:
 //   frames     what the server sent, each text frame parsed as JSON
 //   problems   frames that were not one JSON object with a type (binary,
 //              not JSON): the contract says there are none
@@ -114,7 +115,7 @@ export function openWs(base, room, opts = {}) {
 }
 
 class WsClient extends Waitable {
-  constructor(base, room, { since, origin, headers = {}, path, onFrame } = {}) {
+  constructor(base, room, { since, origin, headers = {}, path, onFrame, localAddress } = {}) {
     super();
     const url = new URL(path ?? wsPath(room, since), base);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -123,7 +124,7 @@ class WsClient extends Waitable {
       closeCode: null, closeReason: '', closed: false, error: null,
     });
     const ws = this.ws = new WebSocket(url, {
-      headers, origin, perMessageDeflate: false, handshakeTimeout: 30000,
+      headers, origin, perMessageDeflate: false, handshakeTimeout: 30000, localAddress,
     });
     let opened;
     let ended;
