@@ -84,15 +84,17 @@ const struct config_var config_vars[] = {
 	    sync_words), .help = "normal or full (fsync every commit)" },
 	{ "FCGICHAT_LOG_LEVEL", "info", WORDS(CONFIG_ENUM, log_level,
 	    log_level_names), .help = "error, warn, info or debug" },
-	{ "FCGICHAT_SEND_RATE", "5", NUMBER(CONFIG_INT, send_rate, 0, 100000),
-	    .help = "sends per second per client address, shared by all "
-	    "processes (0-100000, 0 = no limit)" },
-	{ "FCGICHAT_SEND_BURST", "20", NUMBER(CONFIG_INT, send_burst, 1,
-	    100000), .help = "sends an address may make at once before the "
+	{ "FCGICHAT_SEND_RATE", "20", NUMBER(CONFIG_INT, send_rate, 0,
+	    100000), .help = "sends per second per client (its user when "
+	    "signed in, else its address), shared by all processes "
+	    "(0-100000, 0 = no limit)" },
+	{ "FCGICHAT_SEND_BURST", "100", NUMBER(CONFIG_INT, send_burst, 1,
+	    100000), .help = "sends a client may make at once before the "
 	    "rate applies (1-100000)" },
-	{ "FCGICHAT_MAX_WAITING", "100", NUMBER(CONFIG_INT, max_waiting, 0,
-	    100000), .help = "long-polls and event streams one client address "
-	    "may hold open at once (0-100000, 0 = no limit)" },
+	{ "FCGICHAT_MAX_WAITING", "500", NUMBER(CONFIG_INT, max_waiting, 0,
+	    100000), .help = "long-polls, event streams and WebSockets one "
+	    "client (its user when signed in, else its address) may hold "
+	    "open at once (0-100000, 0 = no limit)" },
 	{ "FCGICHAT_TRUSTED_PROXIES", NULL, TEXT(trusted_proxies),
 	    .check = forwarded_trusted_ok, .rule = "must be 1-64 IPv4 or IPv6 "
 	    "addresses or CIDR ranges, separated by spaces",

@@ -9,10 +9,11 @@
 //   trusted proxy cannot choose its address with X-Forwarded-For;
 // - behind a login, each user, whatever the address;
 // - /api/stats names who is waiting and refused most, and the log (at
-//   info) names whom a 429 counted, once per client per 10 s.
+//   info) names whom a 429 counted, once per client per 10 s;
+// - the default caps (README, Configuration) hold.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, waitFor } from '../lib/server.mjs';
+import { startServer, waitFor, capacityOf, FRONTEND } from '../lib/server.mjs';
 import { startReverseProxy, PROXY_ADDRESS } from '../lib/revproxy.mjs';
 import { get, request, openEvents } from '../lib/http.mjs';
 import { openWs } from '../lib/ws.mjs';
@@ -218,5 +219,45 @@ describe('people, not addresses', () => {
     assert.equal(entryOf(limits.top_waiting, 'user', 'carol')?.waiting, 2, JSON.stringify(limits));
     assert.equal(entryOf(limits.top_waiting, 'user', 'bob')?.waiting, 1);
     for (const s of [...streams, bob]) s.close();
+  });
+});
+
+describe('the default caps', () => {
+  let srv;
+  before(async () => {
+    // Empty is unset: the worker's defaults, not the tests' "off".
+    srv = await startServer({ procs: 2, env: { FCGICHAT_SEND_RATE: '', FCGICHAT_SEND_BURST: '', FCGICHAT_MAX_WAITING: '' } });
+  });
+  after(async () => { await srv?.cleanup(); });
+
+  test('are 20 sends/s with a burst of 100, and 500 waiting, per client', async () => {
+    const limits = await limitsNow(srv);
+    assert.deepEqual([limits.send_rate, limits.send_burst, limits.max_waiting], [20, 100, 500]);
+  });
+
+  test('a client gets 100 sends at once, then 20 a second', async () => {
+    const r = await burst(srv.url, 'dflt', 300, { localAddress: '127.0.0.20' });
+    assert.ok(r.ok >= 100 && r.ok <= 100 + 20 * Math.ceil(r.took), `${r.ok} of 300 passed in ${r.took} s`);
+    assert.ok(r.limited >= 1, `none of 300 refused in ${r.took} s`);
+    assert.equal((await burst(srv.url, 'dflt', 1, { localAddress: '127.0.0.21' })).ok, 1);
+  });
+
+  // mod_fcgid holds one waiting client per process (40 in the tests).
+  test('a client holds at most 500 waiting requests; the 501st gets 429', { skip: capacityOf(FRONTEND) < 600 }, async () => {
+    const held = Array.from({ length: 500 }, () => openEvents(srv.url, 'dfltw', { localAddress: '127.0.0.22', onEvent: () => {} }));
+    try {
+      await Promise.all(held.map((s) => s.opened));
+      assert.deepEqual([...new Set(held.map((s) => s.status))], [200]);
+      const e = entryOf((await limitsNow(srv)).top_waiting, 'address', '127.0.0.22');
+      assert.equal(e?.waiting, 500);
+      const more = await get(srv.url, '/api/rooms/dfltw/messages?since=0&wait=5', { localAddress: '127.0.0.22' });
+      assert.equal(more.status, 429);
+      const other = openEvents(srv.url, 'dfltw', { localAddress: '127.0.0.23' });
+      await other.opened;
+      assert.equal(other.status, 200);
+      other.close();
+    } finally {
+      for (const s of held) s.close();
+    }
   });
 });
