@@ -187,6 +187,8 @@ PIDS=""
 say() { printf '%s\n' "$*" >&2; }
 
 # Stops one server started here, then any of its workers still running.
+# lighttpd runs in a process group of its own (setsid): with
+# server.max-worker it signals its whole group when it stops.
 stop_pid() {
 	p=$1
 	PIDS=$(echo " $PIDS " | sed "s/ $p / /g")
@@ -268,7 +270,7 @@ start_fcgichat() {
 		FCGICHAT_LOG_LEVEL=${FCGICHAT_LOG_LEVEL:-info} \
 		FCGICHAT_SEND_RATE=${FCGICHAT_SEND_RATE:-0} \
 		FCGICHAT_MAX_WAITING=${FCGICHAT_MAX_WAITING:-0} \
-		/usr/sbin/lighttpd -D -f "$ROOT/conf/lighttpd.conf" \
+		setsid /usr/sbin/lighttpd -D -f "$ROOT/conf/lighttpd.conf" \
 		>"$d/server.log" 2>&1 &
 	SRV_PID=$!
 	PIDS="$PIDS $SRV_PID"
@@ -304,7 +306,7 @@ floor_lighttpd() {
 	d=$(mktemp -d "$TMP/floor.XXXX")
 	SRV_PORT=$("$LG" freeport)
 	PORT=$SRV_PORT FLOOR_VAR=$d FLOOR_BIN=$BUILD/$1 FLOOR_PROCS=$2 \
-		/usr/sbin/lighttpd -D -f "$ROOT/tests/bench/floor-lighttpd.conf" \
+		setsid /usr/sbin/lighttpd -D -f "$ROOT/tests/bench/floor-lighttpd.conf" \
 		>"$d/server.log" 2>&1 &
 	SRV_PID=$!
 	PIDS="$PIDS $SRV_PID"
