@@ -62,8 +62,9 @@
 # Everything runs on 127.0.0.1, on free ports, in a temporary directory;
 # the servers started here are stopped by their PIDs on exit. Every load
 # run is bounded by loadgen's own deadline and by timeout(1). A front end
-# needs file descriptors per waiting client (lighttpd: 2, nginx: 1); sizes
-# that do not fit the hard RLIMIT_NOFILE (`ulimit -Hn`) are skipped and
+# needs file descriptors per waiting client (lighttpd: 2, nginx: 1), spread
+# over its processes, each with the hard RLIMIT_NOFILE (`ulimit -Hn`) as
+# its own limit (SERVER_TABLE); sizes that do not fit are skipped and
 # reported as such. The machine's cores and load are in the report: the
 # figures are only comparable between runs on a quiet machine.
 set -eu
