@@ -201,7 +201,9 @@ export function connectionCount(pid, listening = listeningInodes(), skip = new S
 // server's end takes its listener's path.
 function pgClientInodes(dir) {
   const out = new Set();
-  const lines = execFileSync('ss', ['-xHn'], { encoding: 'utf8' }).split('\n');
+  // Every unix socket of the machine: a benchmark running beside the tests
+  // (10 000 waiting clients) makes that far more than the default 1 MB.
+  const lines = execFileSync('ss', ['-xHn'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).split('\n');
   for (const f of lines.map((l) => l.trim().split(/\s+/))) {
     if (f.length >= 8 && f[4].startsWith(`${dir}/`)) out.add(f[7]);
   }
