@@ -30,6 +30,9 @@ psql -Xq -d "$base" -c 'CREATE DATABASE fcgichat'
 db=$(sh "$FCGICHAT_ROOT/tests/pg/cluster.sh" uri "$tmp/pg" fcgichat)
 FCGICHAT_DB=$db "$FCGICHAT_BIN" --init
 
+# Each host's lighttpd gets a process group of its own (setsid): with
+# server.max-worker it signals its whole group when it stops, which would
+# otherwise end this script before it stopped the cluster.
 # lighttpd hands its workers the database file of conf/lighttpd.conf: each
 # host runs them through a wrapper naming the shared database instead
 # (a real host writes the URI in its bin-environment: conf/DEPLOYING.md).
@@ -46,7 +49,7 @@ for host in a b; do
 	[ $host = a ] || port=$port2
 	FCGICHAT_VAR=$tmp/$host FCGICHAT_BIN=$tmp/$host/worker.sh \
 		FCGICHAT_PROCS=$procs PORT=$port \
-		/usr/sbin/lighttpd -D -f "$FCGICHAT_ROOT/conf/lighttpd.conf" &
+		setsid /usr/sbin/lighttpd -D -f "$FCGICHAT_ROOT/conf/lighttpd.conf" &
 	pids="$pids $!"
 	echo "fcgichat host $host: http://127.0.0.1:$port/"
 done

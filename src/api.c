@@ -393,6 +393,25 @@ empty_cursor(const struct query_params *q, int64_t room_last)
 	return q->since >= 0 ? q->since : room_last;
 }
 
+/* Parks a long-poll that found nothing after its cursor; seen: the newest
+ * id its read (or the watcher) saw. The headers go out now: lighttpd
+ * watches a client whose answer has started, so one that leaves is
+ * noticed at once (tcp-fin-propagate; without them a vanished long-poll
+ * holds its worker's socket until its deadline). */
+static bool
+api_longpoll_park(struct request *r, int64_t seen)
+{
+	struct api_thread *t = r->t;
+	int wait = r->q.wait < t->cfg->max_wait ? r->q.wait : t->cfg->max_wait;
+	int handle;
+
+	buf_reset(&t->out);
+	api_head(r, &t->out, 200, JSON_HEADERS, NULL);
+	return api_wait_acquire(r, &handle) &&
+	    api_park(r, HUB_LONGPOLL, handle, r->q.since, seen, false,
+	    chat_mono_ms() + wait * 1000, &t->out);
+}
+
 static bool
 api_read(struct request *r)
 {
@@ -404,22 +423,21 @@ api_read(struct request *r)
 	bool parked = false, limited;
 	int64_t last;
 
+	/* Asking from the newest id the watcher has read, or past it: there
+	 * is nothing to read yet, and a row committed since (by any process)
+	 * reaches the request through the watcher, which reads after that id.
+	 * The round skips its database read. As seen: since itself, which
+	 * the watcher's read must pass before it has anything for the
+	 * request (hub_file catches the request up if it has meanwhile). */
+	if (r->q.since >= 0 && r->q.wait > 0 && r->q.since >= hub_seen(t->hub))
+		return api_longpoll_park(r, r->q.since);
 	e = store_read(t->store, r->room, &sq, &l, &in);
 	/* Retention removed messages after the client's cursor. */
 	limited = r->q.since >= 0 && r->q.since < in.pruned_through;
 	if (e != CHAT_OK) {
 		reply_error(r, e, NULL);
 	} else if (l.n == 0 && r->q.since >= 0 && r->q.wait > 0 && !limited) {
-		int wait = r->q.wait < t->cfg->max_wait ? r->q.wait :
-		    t->cfg->max_wait;
-		int handle;
-		/* Headers go out now, so that a client that leaves is
-		 * noticed at once (lighttpd's tcp-fin-propagate). */
-		buf_reset(&t->out);
-		api_head(r, &t->out, 200, JSON_HEADERS, NULL);
-		parked = api_wait_acquire(r, &handle) &&
-		    api_park(r, HUB_LONGPOLL, handle, r->q.since, in.db_max,
-		    false, chat_mono_ms() + wait * 1000, &t->out);
+		parked = api_longpoll_park(r, in.db_max);
 	} else {
 		last = l.n ? l.v[l.n - 1].id : empty_cursor(&r->q,
 		    in.room_last);

@@ -500,6 +500,12 @@ hub_add_source(struct hub *h, int fd, void (*ready)(struct hub *, void *),
 	return 0;
 }
 
+int64_t
+hub_seen(struct hub *h)
+{
+	return atomic_load(&h->seen_max);
+}
+
 void
 hub_stats(struct hub *h, struct hub_stats *out)
 {

@@ -76,6 +76,12 @@ int hub_add_source(struct hub *h, int fd, void (*ready)(struct hub *, void *),
  * most timeout_ms. Call once, from the thread that ends the process. */
 void hub_stop(struct hub *h, int timeout_ms);
 
+/* The newest id the watcher has read (from any thread). No row with an id
+ * at or below it is still to come, so a long-poll asking from it or past
+ * it can park without a read of its own: a newer row reaches it through
+ * the watcher (api_read). */
+int64_t hub_seen(struct hub *h);
+
 /* Counters for monitoring; all since start, waiting ones current. Read
  * from any thread. */
 struct hub_stats {

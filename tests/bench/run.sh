@@ -38,6 +38,10 @@
 #           responder that answers a fixed JSON body, behind lighttpd with
 #           fcgichat's settings: what lighttpd + FastCGI cost by themselves
 #           (fcgichat/floor ratio); "static" is lighttpd serving index.html.
+#           The same fan-out against tests/bench/fanout_floor.c behind that
+#           lighttpd: one epoll process that parks long-polls, streams and
+#           WebSockets in memory and answers them all at once, no database
+#           (fan-out p99 fcgichat/floor).
 #  idle     BENCH_IDLE_CLIENTS=5000 clients parked for BENCH_IDLE_SECONDS=8 s
 #           on a freshly started server: memory (PSS of the server and its
 #           workers, growth per waiting client) and CPU used while waiting.
@@ -58,8 +62,9 @@
 # Everything runs on 127.0.0.1, on free ports, in a temporary directory;
 # the servers started here are stopped by their PIDs on exit. Every load
 # run is bounded by loadgen's own deadline and by timeout(1). A front end
-# needs file descriptors per waiting client (lighttpd: 2, nginx: 1); sizes
-# that do not fit the hard RLIMIT_NOFILE (`ulimit -Hn`) are skipped and
+# needs file descriptors per waiting client (lighttpd: 2, nginx: 1), spread
+# over its processes, each with the hard RLIMIT_NOFILE (`ulimit -Hn`) as
+# its own limit (SERVER_TABLE); sizes that do not fit are skipped and
 # reported as such. The machine's cores and load are in the report: the
 # figures are only comparable between runs on a quiet machine.
 set -eu
@@ -106,13 +111,17 @@ done
 
 # The servers: name (start_NAME starts it, about_NAME prints what the report
 # says of its software), descriptors its front end needs per waiting client
-# (lighttpd: 2, nginx: 1), and when it runs: always, or with the option
-# (compare: --compare).
+# (lighttpd: 2, nginx: 1), its front end's processes, each with its own
+# descriptor limit (lighttpd's server.max-worker, nginx's worker_processes),
+# and when it runs: always, or with the option (compare: --compare).
+# fanfloor is the fan-out floor (fanout_floor.c); its rows are labelled
+# floor, like the send and poll floor's.
 SERVER_TABLE='
-fcgichat  2  always
-pg        2  always
-floor     2  always
-nchan     1  compare
+fcgichat  2  2  always
+pg        2  2  always
+floor     2  2  always
+fanfloor  2  2  always
+nchan     1  2  compare
 '
 
 # The runs, in the order they take turns: loadgen scenario, server,
@@ -128,6 +137,9 @@ fanout  fcgichat  ws        -       -
 fanout  pg        longpoll  -       -
 fanout  pg        sse       -       -
 fanout  pg        ws        -       -
+fanout  fanfloor  longpoll  floor   -
+fanout  fanfloor  sse       floor   -
+fanout  fanfloor  ws        floor   -
 fanout  nchan     longpoll  -       --nchan
 fanout  nchan     sse       -       --nchan
 fanout  nchan     ws        -       --nchan
@@ -176,6 +188,8 @@ PIDS=""
 say() { printf '%s\n' "$*" >&2; }
 
 # Stops one server started here, then any of its workers still running.
+# lighttpd runs in a process group of its own (setsid): with
+# server.max-worker it signals its whole group when it stops.
 stop_pid() {
 	p=$1
 	PIDS=$(echo " $PIDS " | sed "s/ $p / /g")
@@ -219,6 +233,9 @@ build() {
 		tests/bench/ws_client.c -lnettle
 	# shellcheck disable=SC2086
 	cc $cflags -o "$BUILD/floor.fcgi" tests/bench/floor.c -lfcgi -lpthread
+	# shellcheck disable=SC2086
+	cc $cflags -o "$BUILD/fanout_floor.fcgi" tests/bench/fanout_floor.c \
+		tests/bench/ws_client.c tests/bench/http_parse.c -lnettle
 	"$LG" selftest >/dev/null
 	# The kept report must come out of the kept raw results: stats.py
 	# still reads them as they were read when they were measured.
@@ -254,7 +271,7 @@ start_fcgichat() {
 		FCGICHAT_LOG_LEVEL=${FCGICHAT_LOG_LEVEL:-info} \
 		FCGICHAT_SEND_RATE=${FCGICHAT_SEND_RATE:-0} \
 		FCGICHAT_MAX_WAITING=${FCGICHAT_MAX_WAITING:-0} \
-		/usr/sbin/lighttpd -D -f "$ROOT/conf/lighttpd.conf" \
+		setsid /usr/sbin/lighttpd -D -f "$ROOT/conf/lighttpd.conf" \
 		>"$d/server.log" 2>&1 &
 	SRV_PID=$!
 	PIDS="$PIDS $SRV_PID"
@@ -284,16 +301,23 @@ start_pg() {
 	wait_ready "$SRV_SEND_PORT" /api/health "$d/server.log"
 }
 
-start_floor() {
+# floor_lighttpd PROGRAM PROCS PATH: a floor responder behind lighttpd with
+# fcgichat's settings (floor-lighttpd.conf), ready when PATH answers.
+floor_lighttpd() {
 	d=$(mktemp -d "$TMP/floor.XXXX")
 	SRV_PORT=$("$LG" freeport)
-	PORT=$SRV_PORT FLOOR_VAR=$d FLOOR_BIN=$BUILD/floor.fcgi \
-		FLOOR_PROCS=$PROCS \
-		/usr/sbin/lighttpd -D -f "$ROOT/tests/bench/floor-lighttpd.conf" \
+	PORT=$SRV_PORT FLOOR_VAR=$d FLOOR_BIN=$BUILD/$1 FLOOR_PROCS=$2 \
+		setsid /usr/sbin/lighttpd -D -f "$ROOT/tests/bench/floor-lighttpd.conf" \
 		>"$d/server.log" 2>&1 &
 	SRV_PID=$!
 	PIDS="$PIDS $SRV_PID"
-	wait_ready "$SRV_PORT" /api/floor "$d/server.log"
+	wait_ready "$SRV_PORT" "$3" "$d/server.log"
+}
+
+start_floor() { floor_lighttpd floor.fcgi "$PROCS" /api/floor; }
+
+start_fanfloor() {
+	floor_lighttpd fanout_floor.fcgi "$PROCS" "/api/rooms/probe/messages?limit=1"
 }
 
 start_nchan() {
@@ -318,6 +342,11 @@ about_pg() {
 		"the sender on the other${BENCH_PG_OPTS:+; $BENCH_PG_OPTS}"
 }
 about_floor() { :; }
+about_fanfloor() {
+	echo "floor: tests/bench/floor.c (send, poll) and, for fan-out," \
+		"tests/bench/fanout_floor.c (messages in memory, $PROCS processes)," \
+		"behind lighttpd with fcgichat's settings"
+}
 about_nchan() {
 	echo "$(nginx -v 2>&1), Nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null)"
 }
@@ -326,7 +355,7 @@ about_nchan() {
 
 # server_runs SERVER: does SERVER run this time (SERVER_TABLE, ENABLED)?
 server_runs() {
-	g=$(echo "$SERVER_TABLE" | awk -v s="$1" '$1 == s { print $3 }')
+	g=$(echo "$SERVER_TABLE" | awk -v s="$1" '$1 == s { print $4 }')
 	# A misspelt server in RUN_TABLE would drop its runs without a word.
 	[ -n "$g" ] || { say "run.sh: $1 is not in SERVER_TABLE"; exit 2; }
 	case " $ENABLED " in *" $g "*) return 0 ;; esac
@@ -400,11 +429,15 @@ lg() {
 
 last_aborted() { tail -1 "$RAW" | grep -q '"aborted":true'; }
 
-# Can this server's front end hold N waiting clients in the fd limit?
+# Can this server's front end hold N waiting clients in the fd limit? Each
+# of its processes has the limit; the load generator (one process, one
+# descriptor a client) too.
 fits() {
 	[ "$FDMAX" = unlimited ] && return 0
 	per=$(echo "$SERVER_TABLE" | awk -v s="$1" '$1 == s { print $2 }')
-	[ $((per * $2 + 200)) -le "$FDMAX" ]
+	procs=$(echo "$SERVER_TABLE" | awk -v s="$1" '$1 == s { print $3 }')
+	[ $((per * $2 + 200 * procs)) -le $((FDMAX * procs)) ] &&
+		[ $(($2 + 200)) -le "$FDMAX" ]
 }
 
 add_transport() {

@@ -33,6 +33,20 @@ SKIP_NAMES = (("fd limit", "fds"),)
 # The fan-out transports compared on one server: (this, against that).
 TRANSPORT_PAIRS = (("ws", "sse"),)
 
+# The targets of issue 15, checked where their runs ran: (what, transport,
+# sizes, peer, most p99 fcgichat/peer). The floor's is 0.8x its speed:
+# fcgichat's p99 at most 1/0.8 of the floor's.
+P99_TARGETS = (
+    ("long-poll p99 <= 2.5x Nchan", "longpoll", (1000, 5000), "nchan", 2.5),
+    ("long-poll p99 within 0.8x the floor's speed", "longpoll", (1000, 5000),
+     "floor", 1 / 0.8),
+    ("SSE p99 <= 1.3x Nchan", "sse", (1000, 5000), "nchan", 1.3),
+)
+# Waiting clients that must all get every message: (transport, N).
+WAITING_TARGETS = (("longpoll", 10000), ("sse", 10000))
+# Committed sends per second, and at least this share of the send floor's.
+SEND_TARGET, SEND_FLOOR_SHARE = 15000, 0.8
+
 # Rows of the throughput table: scenario, and how the table names it.
 LOOP_SCENARIOS = (("send", "send (committed messages)"), ("poll", "poll"))
 
@@ -338,9 +352,59 @@ def report_idle(runs, run):
     return lines + [""]
 
 
+def met(ok):
+    return "met" if ok else "not met"
+
+
+def report_targets(runs, run):
+    """Issue 15's targets that this run can judge, each met or not."""
+    fanout = plan(run, "fanout")
+    rows = []
+    for what, t, sizes, peer, most in P99_TARGETS:
+        if (REFERENCE, t) not in fanout or (peer, t) not in fanout:
+            continue
+        for n in sizes:
+            if n not in run["sizes"]:
+                continue
+            a = Figure(runs, "p99_ms", "fanout", REFERENCE, t, n).median
+            b = Figure(runs, "p99_ms", "fanout", peer, t, n).median
+            r = ratio(a, b)
+            rows.append([what, "N = %d" % n, "%s/%s %s" % (
+                REFERENCE, server_name(peer), r),
+                "-" if r == "-" else met(float(r) <= most)])
+    for t, n in WAITING_TARGETS:
+        if (REFERENCE, t) not in fanout or n not in run["sizes"]:
+            continue
+        f = Figure(runs, "p99_ms", "fanout", REFERENCE, t, n)
+        rows.append(["%d waiting clients, 0 errors" % n, TRANSPORT_NAMES[t],
+                     f.checks(), "-" if not f.runs else
+                     met(f.ok == f.runs)])
+    if (REFERENCE, "") in plan(run, "send"):
+        a = Figure(runs, "per_s", "send", REFERENCE).median
+        rows.append(["committed sends/s >= %d" % SEND_TARGET, "16 clients",
+                     fmt(a), "-" if a == "-" else
+                     met(float(a) >= SEND_TARGET)])
+        if ("floor", "") in plan(run, "send"):
+            b = Figure(runs, "per_s", "send", "floor").median
+            r = ratio(a, b)
+            rows.append(["sends >= %.1fx the send floor" % SEND_FLOOR_SHARE,
+                         "16 clients", "fcgichat/floor " + r,
+                         "-" if r == "-" else
+                         met(float(r) >= SEND_FLOOR_SHARE)])
+    if not rows:
+        return []
+    return ["## Targets (issue 15)", "",
+            "Each from this run's medians; the floor's speed is the",
+            "inverse of its p99 (0.8x it: fcgichat/floor p99 at most 1.25).",
+            ""] + table(["target", "where", "this run", "verdict"],
+                        ["---", "---", "---", "---"]) + \
+        [row(r) for r in rows] + [""]
+
+
 def report(runs, run):
     """The lines of results.md."""
-    return (report_header(run) + report_fanout(runs, run)
+    return (report_header(run) + report_targets(runs, run)
+            + report_fanout(runs, run)
             + ["![p99 delivery latency vs waiting clients](fanout.svg)", ""]
             + report_transports(runs, run)
             + (report_loops(runs, run) if has(run, "send", "poll") else [])

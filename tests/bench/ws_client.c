@@ -62,7 +62,7 @@ static void ws_key_new(char key[WS_KEY_LEN + 1])
 	key[WS_KEY_LEN] = '\0';
 }
 
-static void ws_accept_for(const char *key, char accept[WS_ACCEPT_LEN + 1])
+void ws_accept_for(const char *key, char accept[WS_ACCEPT_LEN + 1])
 {
 	struct sha1_ctx s;
 	uint8_t d[SHA1_DIGEST_SIZE];

@@ -35,6 +35,10 @@ enum ws_op {
 void ws_handshake(char headers[WS_HEADERS_MAX],
 		  char accept[WS_ACCEPT_LEN + 1]);
 
+/* The Sec-WebSocket-Accept a server answers key with (RFC 6455 4.2.2),
+ * NUL-terminated; the fan-out floor (fanout_floor.c) answers with it. */
+void ws_accept_for(const char *key, char accept[WS_ACCEPT_LEN + 1]);
+
 /* 1 when the response r (its headers parsed) accepts the handshake:
  * status 101, Upgrade: websocket, and the accept value expected; else 0. */
 int ws_handshake_accepted(const struct http_resp *r, const char *accept);

@@ -110,7 +110,7 @@ test('lighttpd itself killed with -9: its workers end too, none left holding the
   const workers = own.workers();
   try {
     assert.equal(workers.length, 2);
-    own.proc.kill('SIGKILL');
+    own.killFrontEnd();
     await waitFor(() => workers.every((w) => !fs.existsSync(`/proc/${w}/fd`)),
       { timeout: 5000, what: `workers ${workers.join(', ')} to end` });
   } finally {

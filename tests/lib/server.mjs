@@ -69,18 +69,43 @@ function pidAlive(pid) {
   }
 }
 
-// The worker processes lighttpd spawned: children of its pid running BIN.
-export function childPids(ppid) {
+// The processes whose parent is ppid, with their names.
+function children(ppid) {
   const out = [];
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === ppid) out.push(Number(d));
+      if (Number(fields[1]) === ppid) out.push({ pid: Number(d), name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) });
     } catch {}
   }
-  return out.sort((a, b) => a - b);
+  return out.sort((a, b) => a.pid - b.pid);
+}
+
+function allChildPids(ppid) {
+  return children(ppid).map((c) => c.pid);
+}
+
+// The worker processes lighttpd spawned: children of its pid running BIN,
+// not the lighttpd processes of its server.max-worker (conf/lighttpd.conf).
+export function childPids(ppid) {
+  return children(ppid).filter((c) => c.name !== 'lighttpd').map((c) => c.pid);
+}
+
+// lighttpd runs as several processes (server.max-worker in
+// conf/lighttpd.conf), and on shutdown its first process signals its whole
+// process group: each lighttpd gets a group of its own (spawn's detached),
+// or stopping it would end this test process too. What such groups are
+// still running when this process ends, or is interrupted, is killed.
+const groups = new Set();
+function killGroups() {
+  for (const g of groups) { try { process.kill(-g, 'SIGKILL'); } catch {} }
+  groups.clear();
+}
+process.once('exit', killGroups);
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => { killGroups(); process.exit(130); });
 }
 
 // The users of startServer({ auth: true }); each one's password is the name.
@@ -193,7 +218,9 @@ export function connectionCount(pid, listening = listeningInodes(), skip = new S
 // server's end takes its listener's path.
 function pgClientInodes(dir) {
   const out = new Set();
-  const lines = execFileSync('ss', ['-xHn'], { encoding: 'utf8' }).split('\n');
+  // Every unix socket of the machine: a benchmark running beside the tests
+  // (10 000 waiting clients) makes that far more than the default 1 MB.
+  const lines = execFileSync('ss', ['-xHn'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).split('\n');
   for (const f of lines.map((l) => l.trim().split(/\s+/))) {
     if (f.length >= 8 && f[4].startsWith(`${dir}/`)) out.add(f[7]);
   }
@@ -280,9 +307,14 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
       this.proc = spawn(cmd[0], cmd[1], {
         env: runEnv,
         stdio: ['ignore', log, log],
+        detached: !apache,
       });
       fs.closeSync(log);
       const p = this.proc;
+      if (!apache) {
+        groups.add(p.pid);
+        p.once('exit', () => groups.delete(p.pid));
+      }
       await waitFor(async () => {
         if (p.exitCode !== null) throw new Error(`${frontend} exited: ${this.log()}`);
         return (await get(this.url, '/api/health')).status === 200;
@@ -297,6 +329,15 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
         }
       }
       return this;
+    },
+    // lighttpd killed with -9, all its processes (server.max-worker's
+    // too, which would go on answering 503 without the first one), but
+    // not its workers: they must notice by themselves.
+    killFrontEnd() {
+      const p = this.proc;
+      for (const pid of [p.pid, ...allChildPids(p.pid).filter((c) => !this.workers().includes(c))]) {
+        try { process.kill(pid, 'SIGKILL'); } catch {}
+      }
     },
     workers() {
       if (!this.proc) return [];

@@ -69,7 +69,7 @@ test(`host A killed with -9 under ${SENDERS * PER_SENDER} sends to both hosts an
     const workers = a.workers();
     assert.equal(workers.length, 2);
     for (const w of workers) process.kill(w, 'SIGKILL');
-    a.proc.kill('SIGKILL');
+    a.killFrontEnd();
     aDead = true;
     // A's clients move to B, as a browser reloads through the balancer:
     // their cursors and Last-Event-IDs were handed out by A.
