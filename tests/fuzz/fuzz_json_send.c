@@ -94,7 +94,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *why = NULL;
 	enum chat_error e;
 
-	e = json_parse_send((const char *)data, size, &r, &why);
+	e = json_parse_send((const char *)data, size, NULL, &r, &why);
 	if (e != CHAT_OK) {
 		assert(e == CHAT_E_BAD_JSON || e == CHAT_E_BAD_NICK ||
 		    e == CHAT_E_BAD_TEXT || e == CHAT_E_BAD_CLIENT_ID ||

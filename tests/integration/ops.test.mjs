@@ -435,8 +435,8 @@ describe('history: export, import, delete', () => {
     const r = admin(srv, ['export', 'io', '--csv']);
     assert.equal(r.status, 0);
     const rows = r.stdout.split('\r\n');
-    assert.equal(rows[0], 'id,ts,time,room,nick,text');
-    assert.match(rows[1], /^\d+,\d+,\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z,"io","op","plain"$/);
+    assert.equal(rows[0], 'id,ts,time,room,nick,text,user');
+    assert.match(rows[1], /^\d+,\d+,\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z,"io","op","plain",$/);
     assert.ok(r.stdout.includes('"two\nlines"'));
     assert.ok(r.stdout.includes('"quote "" and \\ back"'));
   });

@@ -29,7 +29,7 @@ okn(const char *body, size_t len, const char *nick, const char *text,
 	struct send_request r;
 	const char *why = NULL;
 
-	if (json_parse_send(body, len, &r, &why) != CHAT_OK)
+	if (json_parse_send(body, len, NULL, &r, &why) != CHAT_OK)
 		fail_msg("%s: %s", body, why);
 	assert_string_equal(r.nick, nick);
 	assert_string_equal(r.text, text);
@@ -54,7 +54,7 @@ badn(const char *body, size_t len, enum chat_error e)
 {
 	struct send_request r = { (char *)1, (char *)1, (char *)1 };
 	const char *why = NULL;
-	enum chat_error got = json_parse_send(body, len, &r, &why);
+	enum chat_error got = json_parse_send(body, len, NULL, &r, &why);
 
 	if (got != e)
 		fail_msg("%s: got %d, want %d (%s)", body, got, e,
@@ -578,7 +578,7 @@ test_parse_encode_round_trip(void **state)
 	cJSON *o;
 
 	(void)state;
-	assert_int_equal(json_parse_send(body, strlen(body), &r, NULL),
+	assert_int_equal(json_parse_send(body, strlen(body), NULL, &r, NULL),
 	    CHAT_OK);
 	assert_int_equal(json_string(&b, r.text), 0);
 	assert_non_null(o = cJSON_Parse(b.data));
@@ -600,7 +600,7 @@ test_parse_ws(void **state)
 	char *cid;
 
 	(void)state;
-#define WS(s) json_parse_ws(s, strlen(s), &r, &cid, &why)
+#define WS(s) json_parse_ws(s, strlen(s), NULL, &r, &cid, &why)
 	assert_int_equal(WS("{\"type\":\"send\",\"nick\":\" al \","
 	    "\"text\":\"hi\",\"client_id\":\"c1\"}"), CHAT_OK);
 	assert_string_equal(r.nick, "al");
