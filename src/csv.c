@@ -137,7 +137,8 @@ csv_message(const struct csv_field *f, int n, int64_t default_ts,
 	memset(out, 0, sizeof(*out));
 	if (n != CSV_FIELDS && n != CSV_FIELDS - 1)
 		return chat_error_why(why, CHAT_E_BAD_PARAM,
-		    "a record has 7 fields: " CSV_HEADER);
+		    "a record has 7 fields (" CSV_HEADER "), or the first 6 "
+		    "of them (older exports)");
 	if (!csv_int(&f[0], 1, 0, &out->id) ||
 	    !csv_int(&f[1], 0, default_ts, &out->ts))
 		return chat_error_why(why, CHAT_E_BAD_PARAM, "id and ts must "
