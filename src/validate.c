@@ -224,8 +224,10 @@ validate_user_copy(const char *s, char **out, const char **why)
 	enum chat_error e;
 
 	*out = NULL;
-	if (s == NULL || (e = validate_user(s, why)) != CHAT_OK)
-		return s == NULL ? CHAT_OK : e;
+	if (s == NULL)
+		return CHAT_OK;
+	if ((e = validate_user(s, why)) != CHAT_OK)
+		return e;
 	if ((*out = strdup(s)) == NULL)
 		return chat_error_why(why, CHAT_E_INTERNAL, "out of memory");
 	return CHAT_OK;
