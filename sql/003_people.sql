@@ -13,11 +13,12 @@
 -- nick the sender chose; tombstones are NULL too.
 ALTER TABLE messages ADD COLUMN user TEXT;
 
--- For people: who (user, NULL when anonymous) beside the nick shown.
+-- For people: who sent it (user, NULL when anonymous), as a last column,
+-- so that the columns of 001 keep their places for `SELECT *`.
 DROP VIEW history;
 CREATE VIEW history AS
-SELECT id, room, user, nick, text,
-    strftime('%Y-%m-%d %H:%M:%f', ts / 1000.0, 'unixepoch') AS time
+SELECT id, room, nick, text,
+    strftime('%Y-%m-%d %H:%M:%f', ts / 1000.0, 'unixepoch') AS time, user
 FROM messages
 WHERE deletes IS NULL
 ORDER BY id;

@@ -12,12 +12,13 @@
 -- nick the sender chose; tombstones are NULL too.
 ALTER TABLE messages ADD COLUMN "user" text;
 
--- For people: who ("user", NULL when anonymous) beside the nick shown.
+-- For people: who sent it ("user", NULL when anonymous), as a last
+-- column, so that the columns of 001 keep their places for `SELECT *`.
 DROP VIEW history;
 CREATE VIEW history AS
-SELECT id, room, "user", nick, text,
+SELECT id, room, nick, text,
     to_char(to_timestamp(ts / 1000.0) AT TIME ZONE 'UTC',
-	'YYYY-MM-DD HH24:MI:SS.MS') AS time
+	'YYYY-MM-DD HH24:MI:SS.MS') AS time, "user"
 FROM messages
 WHERE deletes IS NULL
 ORDER BY id;
