@@ -193,7 +193,8 @@ export function connectionCount(pid, listening = listeningInodes(), skip = new S
 // server's end takes its listener's path.
 function pgClientInodes(dir) {
   const out = new Set();
-  const lines = execFileSync('ss', ['-xHn'], { encoding: 'utf8' }).split('\n');
+  // Room for the sockets of other servers on a busy machine (one line each).
+  const lines = execFileSync('ss', ['-xHn'], { encoding: 'utf8', maxBuffer: 256 << 20 }).split('\n');
   for (const f of lines.map((l) => l.trim().split(/\s+/))) {
     if (f.length >= 8 && f[4].startsWith(`${dir}/`)) out.add(f[7]);
   }
