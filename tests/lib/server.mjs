@@ -371,8 +371,14 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
-  await server.start();
-  if (fixedProcs) await server.quiet();
+  try {
+    await server.start();
+    if (fixedProcs) await server.quiet();
+  } catch (e) {
+    // A server left running would keep the test process alive for good.
+    await server.cleanup().catch(() => {});
+    throw e;
+  }
   return server;
 }
 
