@@ -170,6 +170,7 @@ FUZZ_TARGETS := \
 	fuzz_import:20000 \
 	fuzz_ws_frame:70000 \
 	fuzz_http_head:20000 \
+	fuzz_forwarded:4096 \
 	fuzz_fcgi:20000
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang

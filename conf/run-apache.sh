@@ -9,7 +9,9 @@
 # ($ROOT/cgi-bin/fcgichat.fcgi) and any FCGICHAT_* setting of the worker;
 # proxy with FCGICHAT_SOCKET uses the worker already listening there (e.g.
 # started by systemd) instead of starting one; FCGICHAT_AUTH_FILE (an
-# htpasswd file) puts a Basic login in front (conf/apache-auth.conf).
+# htpasswd file) puts a Basic login in front (conf/apache-auth.conf);
+# FCGICHAT_TRUSTED_PROXIES (space-separated addresses) turns on
+# conf/apache-remoteip.conf.
 # Ctrl-C or SIGTERM stops Apache and the worker it started. The database
 # must exist (fcgichat.fcgi --init). Changes nothing of the system's Apache.
 set -eu
@@ -70,6 +72,9 @@ stop() {
 trap 'stop 0' INT TERM
 
 set -- -d "$var" -f "$root/conf/apache.conf" -DFOREGROUND
+if [ -n "${FCGICHAT_TRUSTED_PROXIES:-}" ]; then
+	set -- "$@" -C "Define FCGICHAT_TRUSTED_PROXIES \"$FCGICHAT_TRUSTED_PROXIES\""
+fi
 if [ "$mode" = proxy ] && [ -n "${FCGICHAT_SOCKET:-}" ]; then
 	# A worker run by someone else (systemd, the tests) listens there.
 	set -- "$@" -C "Define FCGICHAT_SOCKET \"$FCGICHAT_SOCKET\""

@@ -311,17 +311,18 @@ api_route(struct request *r, const char *path, const char *method)
 	"Cache-Control: no-store\r\n" \
 	"X-Accel-Buffering: no\r\n"
 
-/* Counts a waiting request against its address. Returns false after
- * answering 429 when the address has too many waiting already. */
+/* Counts a waiting request against its user, or its address when
+ * anonymous. Returns false after answering 429 when it has too many
+ * waiting already. */
 static bool
 api_wait_acquire(struct request *r, int *handle)
 {
-	*handle = limit_wait_acquire(fcgi_param(r->fr, "REMOTE_ADDR"));
+	*handle = limit_wait_acquire(fcgi_param(r->fr, "REMOTE_ADDR"),
+	    r->user);
 	if (*handle != -2)
 		return true;
 	r->retry_after = 1;
-	reply_error(r, CHAT_E_RATE_LIMITED, "Too many requests from your "
-	    "address are waiting already; close some before opening more.");
+	reply_error(r, CHAT_E_RATE_LIMITED, LIMIT_WAITING_WHY);
 	return false;
 }
 
@@ -358,7 +359,8 @@ api_send(struct request *r)
 	enum chat_error e;
 	bool created;
 
-	if ((r->retry_after = limit_send(fcgi_param(r->fr, "REMOTE_ADDR"))) > 0)
+	if ((r->retry_after = limit_send(fcgi_param(r->fr, "REMOTE_ADDR"),
+	    r->user)) > 0)
 		e = CHAT_E_RATE_LIMITED;
 	else if (!validate_json_type(fcgi_param(r->fr, "CONTENT_TYPE")))
 		e = CHAT_E_UNSUPPORTED_MEDIA_TYPE;

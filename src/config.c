@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "chat.h"
+#include "forwarded.h"
 #include "query.h"
 
 /* Enum fields are stored through an int (config_store). */
@@ -83,15 +84,24 @@ const struct config_var config_vars[] = {
 	    sync_words), .help = "normal or full (fsync every commit)" },
 	{ "FCGICHAT_LOG_LEVEL", "info", WORDS(CONFIG_ENUM, log_level,
 	    log_level_names), .help = "error, warn, info or debug" },
-	{ "FCGICHAT_SEND_RATE", "5", NUMBER(CONFIG_INT, send_rate, 0, 100000),
-	    .help = "sends per second per client address, shared by all "
-	    "processes (0-100000, 0 = no limit)" },
-	{ "FCGICHAT_SEND_BURST", "20", NUMBER(CONFIG_INT, send_burst, 1,
-	    100000), .help = "sends an address may make at once before the "
+	{ "FCGICHAT_SEND_RATE", "20", NUMBER(CONFIG_INT, send_rate, 0,
+	    100000), .help = "sends per second per client (its user when "
+	    "signed in, else its address), shared by all processes "
+	    "(0-100000, 0 = no limit)" },
+	{ "FCGICHAT_SEND_BURST", "100", NUMBER(CONFIG_INT, send_burst, 1,
+	    100000), .help = "sends a client may make at once before the "
 	    "rate applies (1-100000)" },
-	{ "FCGICHAT_MAX_WAITING", "100", NUMBER(CONFIG_INT, max_waiting, 0,
-	    100000), .help = "long-polls and event streams one client address "
-	    "may hold open at once (0-100000, 0 = no limit)" },
+	{ "FCGICHAT_MAX_WAITING", "500", NUMBER(CONFIG_INT, max_waiting, 0,
+	    100000), .help = "long-polls, event streams and WebSockets one "
+	    "client (its user when signed in, else its address) may hold "
+	    "open at once (0-100000, 0 = no limit)" },
+	{ "FCGICHAT_TRUSTED_PROXIES", NULL, TEXT(trusted_proxies),
+	    .check = forwarded_trusted_ok, .rule = "must be 1-64 IPv4 or IPv6 "
+	    "addresses or CIDR ranges, separated by spaces",
+	    .help = "space-separated addresses (or CIDR ranges) of the reverse "
+	    "proxies the web server trusts (mod_extforward, mod_remoteip): "
+	    "the WebSocket door takes the client's address from their "
+	    "X-Forwarded-For as the web server does; empty: none" },
 	{ "FCGICHAT_ALLOW_ORIGINS", NULL, TEXT(allow_origins),
 	    .help = "space-separated origins (e.g. https://chat.example.org) "
 	    "whose pages may use the API besides the server's own; requests "

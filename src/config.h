@@ -34,9 +34,10 @@ struct config {
 	int threads;            /* FCGICHAT_THREADS, accept threads */
 	int busy_timeout_ms;    /* FCGICHAT_BUSY_TIMEOUT */
 	bool sync_full;         /* FCGICHAT_SYNCHRONOUS=full */
-	int send_rate;          /* FCGICHAT_SEND_RATE sends/s/address, 0 off */
+	int send_rate;          /* FCGICHAT_SEND_RATE sends/s/client, 0 off */
 	int send_burst;         /* FCGICHAT_SEND_BURST */
-	int max_waiting;        /* FCGICHAT_MAX_WAITING per address, 0 off */
+	int max_waiting;        /* FCGICHAT_MAX_WAITING per client, 0 off */
+	const char *trusted_proxies;  /* FCGICHAT_TRUSTED_PROXIES, NULL: none */
 	const char *allow_origins;  /* FCGICHAT_ALLOW_ORIGINS, NULL: any */
 	const char *cors_origins;   /* FCGICHAT_CORS_ORIGINS, NULL: none */
 	enum log_level log_level;   /* FCGICHAT_LOG_LEVEL */

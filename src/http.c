@@ -403,6 +403,7 @@ http_head_end(struct http_head *h)
 	r->ws_key = h->val[KEY_WS_KEY];
 	r->ws_version = h->val[KEY_WS_VERSION];
 	r->origin = h->val[KEY_ORIGIN];
+	r->forwarded_for = h->val[KEY_XFF];
 	r->user = h->val[KEY_REMOTE_USER];
 	if (r->user != NULL && r->user[0] == '\0')
 		r->user = NULL;

@@ -60,6 +60,8 @@ struct http_request {
 	const char *origin;      /* Origin */
 	const char *client;      /* last X-Forwarded-For entry: the address the
 	                          * web server itself saw (both append it) */
+	const char *forwarded_for;  /* the whole X-Forwarded-For chain, for
+	                          * forwarded_client() behind trusted proxies */
 	const char *proto;       /* last X-Forwarded-Proto entry */
 	/* The authenticated user, as each front end can pass it. Trust only
 	 * the one your web server overwrites: a browser can send either. */

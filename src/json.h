@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "chat.h"
 #include "error.h"
+#include "limit.h"
 
 /* A validated send body. Strings are NUL-terminated, owned by the struct;
  * free with send_request_clear. */
@@ -136,8 +137,11 @@ struct json_stats_proc {
  * <totals>,"processes":[{"pid":N,"self":B,"uptime_s":N,<counters>},...],
  * "database":{"path":S,"size_bytes":N,"wal_bytes":N,"schema":N,
  * "last_id":N,"rooms":N,"messages":N},"retention":{"days":N,
- * "messages":N,"interval_s":N}} where <counters> is "name":N for each
- * counter name. */
+ * "messages":N,"interval_s":N},"limits":{"send_rate":N,"send_burst":N,
+ * "max_waiting":N,"window_s":N,"top_waiting":[<client>,...],
+ * "top_refused":[<client>,...]}} where <counters> is "name":N for each
+ * counter name and <client> is {"user":S} or {"address":S} with
+ * "waiting":N,"refused_send":N,"refused_waiting":N. */
 struct json_stats {
 	int64_t now;                 /* ms since the epoch */
 	int64_t uptime_s;            /* of the oldest live process */
@@ -153,6 +157,9 @@ struct json_stats {
 	size_t rooms;
 	int retention_days, retention_interval_s;
 	int64_t retention_messages;
+	int send_rate, send_burst, max_waiting;
+	const struct limit_entry *top_waiting, *top_refused;
+	size_t n_top_waiting, n_top_refused;
 };
 
 int json_stats(struct buf *b, const struct json_stats *s);

@@ -309,6 +309,24 @@ json_stats_proc(struct buf *b, const struct json_stats *s,
 	buf_append(b, "}", 1);
 }
 
+/* One client of the limits' top lists: a key "u:NAME" is a user. */
+static void
+json_limit_list(struct buf *b, const char *name,
+    const struct limit_entry *v, size_t n)
+{
+	buf_printf(b, ",\"%s\":[", name);
+	for (size_t i = 0; i < n; i++) {
+		bool user = strncmp(v[i].key, "u:", 2) == 0;
+		buf_printf(b, "%s{\"%s\":", i > 0 ? "," : "",
+		    user ? "user" : "address");
+		json_string(b, user ? v[i].key + 2 : v[i].key);
+		buf_printf(b, ",\"waiting\":%d,\"refused_send\":%d,"
+		    "\"refused_waiting\":%d}", v[i].waiting, v[i].refused_send,
+		    v[i].refused_waiting);
+	}
+	buf_append(b, "]", 1);
+}
+
 int
 json_stats(struct buf *b, const struct json_stats *s)
 {
@@ -331,7 +349,13 @@ json_stats(struct buf *b, const struct json_stats *s)
 	    "\"messages\":%" PRId64 "}", s->db_bytes, s->wal_bytes, s->schema,
 	    s->last_id, s->rooms, s->messages);
 	buf_printf(b, ",\"retention\":{\"days\":%d,\"messages\":%" PRId64
-	    ",\"interval_s\":%d}}", s->retention_days, s->retention_messages,
+	    ",\"interval_s\":%d}", s->retention_days, s->retention_messages,
 	    s->retention_interval_s);
+	buf_printf(b, ",\"limits\":{\"send_rate\":%d,\"send_burst\":%d,"
+	    "\"max_waiting\":%d,\"window_s\":%d", s->send_rate, s->send_burst,
+	    s->max_waiting, LIMIT_WINDOW_S);
+	json_limit_list(b, "top_waiting", s->top_waiting, s->n_top_waiting);
+	json_limit_list(b, "top_refused", s->top_refused, s->n_top_refused);
+	buf_puts(b, "}}");
 	return b->oom ? -1 : 0;
 }

@@ -1,7 +1,6 @@
-/* limit.c - per-address send rate and waiting limits in a shared file. */
+/* limit.c - per-client send rate and waiting limits in a shared file. */
 #include "limit.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -15,19 +14,27 @@
 #include <unistd.h>
 
 #include "chat.h"
+#include "forwarded.h"
 #include "log.h"
 
 #define LIMIT_MAGIC 0x66636c6d   /* "fclm" */
-#define LIMIT_VERSION 1
-#define SLOTS 4096               /* addresses tracked at once */
+#define LIMIT_VERSION 2          /* 2: keys are users or addresses; refusals */
+#define SLOTS 4096               /* clients tracked at once */
 #define PROCS 64                 /* worker processes per database */
 #define PROBES 16
+#define MINUTES (LIMIT_WINDOW_S / 60)   /* refusal buckets of a minute */
+
+enum refusal { REFUSED_SEND, REFUSED_WAITING, REFUSED__MAX };
 
 struct slot {
-	uint8_t addr[16];            /* IPv6, or IPv4-mapped */
+	char key[LIMIT_KEY_MAX];     /* limit_key() */
 	uint8_t used;
 	int64_t tokens;              /* thousandths of a send */
 	int64_t last_ms;             /* CLOCK_MONOTONIC, same in all procs */
+	int64_t logged_ms;           /* the last refusal logged; 0 none */
+	uint32_t unlogged;           /* refusals since */
+	int64_t minute[MINUTES];     /* which minute each bucket counts */
+	uint32_t refused[MINUTES][REFUSED__MAX];
 	uint16_t waiting[PROCS];     /* per process: a dead one's is cleared */
 };
 
@@ -153,23 +160,19 @@ limit_init(const struct limit_options *o)
 	return 0;
 }
 
-/* --- slots ----------------------------------------------------------------- */
+/* --- keys and slots ------------------------------------------------------ */
 
-static bool
-parse_addr(const char *text, uint8_t out[16])
+/* ::ffff:192.0.2.1 is the same client as 192.0.2.1 (forwarded_addr). */
+_Static_assert(LIMIT_KEY_MAX >= FORWARDED_ADDR_MAX, "LIMIT_KEY_MAX");
+
+bool
+limit_key(const char *addr, const char *user, char out[LIMIT_KEY_MAX])
 {
-	struct in_addr v4;
-
-	if (text == NULL)
-		return false;
-	if (inet_pton(AF_INET6, text, out) == 1)
+	if (user != NULL && *user != '\0') {
+		snprintf(out, LIMIT_KEY_MAX, "u:%s", user);
 		return true;
-	if (inet_pton(AF_INET, text, &v4) != 1)
-		return false;
-	memset(out, 0, 10);
-	out[10] = out[11] = 0xff;
-	memcpy(out + 12, &v4, 4);
-	return true;
+	}
+	return forwarded_addr(addr, out);
 }
 
 static int
@@ -182,18 +185,31 @@ slot_waiting(const struct slot *s)
 	return n;
 }
 
-/* The slot of addr, claiming a free one or the stalest idle one among
+/* Refusals of kind k in the window. */
+static int
+slot_refused(const struct slot *s, enum refusal k, int64_t now)
+{
+	int64_t minute = now / 60000;
+	int n = 0;
+
+	for (int i = 0; i < MINUTES; i++)
+		if (s->minute[i] > minute - MINUTES)
+			n += (int)s->refused[i][k];
+	return n;
+}
+
+/* The slot of key, claiming a free one or the stalest idle one among
  * its probes. NULL when all are busy (the caller then allows). Call with
  * the lock held. */
 static struct slot *
-slot_find(const uint8_t addr[16], int64_t now)
+slot_find(const char *key, int64_t now)
 {
-	unsigned h = chat_fnv1a(addr, 16);
+	unsigned h = chat_fnv1a(key, strlen(key));
 	struct slot *free_slot = NULL, *stale = NULL;
 
 	for (int i = 0; i < PROBES; i++) {
 		struct slot *s = &sh->slots[(h + (unsigned)i) % SLOTS];
-		if (s->used && memcmp(s->addr, addr, 16) == 0)
+		if (s->used && strcmp(s->key, key) == 0)
 			return s;
 		if (!s->used && free_slot == NULL)
 			free_slot = s;
@@ -205,7 +221,7 @@ slot_find(const uint8_t addr[16], int64_t now)
 		free_slot = stale;
 	if (free_slot != NULL) {
 		memset(free_slot, 0, sizeof(*free_slot));
-		memcpy(free_slot->addr, addr, 16);
+		snprintf(free_slot->key, sizeof(free_slot->key), "%s", key);
 		free_slot->used = 1;
 		free_slot->tokens = (int64_t)opt.send_burst * 1000;
 		free_slot->last_ms = now;
@@ -213,20 +229,67 @@ slot_find(const uint8_t addr[16], int64_t now)
 	return free_slot;
 }
 
+/* --- refusals -------------------------------------------------------------- */
+
+/* What to log of a refusal, taken under the lock and written after. */
+struct refusal_note {
+	char key[LIMIT_KEY_MAX];
+	uint32_t count;              /* refusals this line reports; 0: none */
+};
+
+/* Counts a refusal of kind k in s; fills *note when this one is to be
+ * logged (the first, then at most one per LIMIT_LOG_S). Lock held. */
+static void
+slot_refuse(struct slot *s, enum refusal k, int64_t now,
+    struct refusal_note *note)
+{
+	int64_t minute = now / 60000;
+	int b = (int)(minute % MINUTES);
+
+	if (s->minute[b] != minute) {
+		s->minute[b] = minute;
+		memset(s->refused[b], 0, sizeof(s->refused[b]));
+	}
+	s->refused[b][k]++;
+	s->unlogged++;
+	if (s->logged_ms != 0 && now - s->logged_ms < LIMIT_LOG_S * 1000)
+		return;
+	memcpy(note->key, s->key, sizeof(note->key));
+	note->count = s->unlogged;
+	s->unlogged = 0;
+	s->logged_ms = now;
+}
+
+/* The log line of a refusal (info), the key escaped: a user name is
+ * whatever the web server's authentication accepted. */
+static void
+refusal_log(const char *fn, const struct refusal_note *note, const char *why)
+{
+	char esc[LIMIT_KEY_MAX * 4 + 4];
+
+	if (note->count == 0 || log_level < LOG_LEVEL_INFO)
+		return;
+	log_escape(note->key, strlen(note->key), esc, sizeof(esc));
+	log_info("%s: 429 for %s: %s (%u refused since the last such line, "
+	    "at most one a key per %d s)", fn, esc, why, note->count,
+	    LIMIT_LOG_S);
+}
+
 /* --- the limits -------------------------------------------------------- */
 
 int
-limit_send(const char *addr)
+limit_send(const char *addr, const char *user)
 {
 	int64_t now = chat_mono_ms(), cap = (int64_t)opt.send_burst * 1000;
-	uint8_t a[16];
+	struct refusal_note note = { .count = 0 };
+	char key[LIMIT_KEY_MAX], why[64];
 	struct slot *s;
 	int wait = 0;
 
-	if (sh == NULL || opt.send_rate == 0 || !parse_addr(addr, a))
+	if (sh == NULL || opt.send_rate == 0 || !limit_key(addr, user, key))
 		return 0;
 	lock();
-	if ((s = slot_find(a, now)) != NULL) {
+	if ((s = slot_find(key, now)) != NULL) {
 		s->tokens += (now - s->last_ms) * opt.send_rate;
 		if (s->tokens > cap)
 			s->tokens = cap;
@@ -237,32 +300,42 @@ limit_send(const char *addr)
 			int64_t ms = (1000 - s->tokens + opt.send_rate - 1) /
 			    opt.send_rate;
 			wait = (int)((ms + 999) / 1000);
+			slot_refuse(s, REFUSED_SEND, now, &note);
 		}
 	}
 	unlock();
+	snprintf(why, sizeof(why), "over %d sends/s (burst %d)",
+	    opt.send_rate, opt.send_burst);
+	refusal_log("limit_send", &note, why);
 	return wait;
 }
 
 int
-limit_wait_acquire(const char *addr)
+limit_wait_acquire(const char *addr, const char *user)
 {
-	uint8_t a[16];
+	struct refusal_note note = { .count = 0 };
+	char key[LIMIT_KEY_MAX], why[64];
+	int64_t now = chat_mono_ms();
 	struct slot *s;
 	int handle = -1;
 
 	if (sh == NULL || opt.max_waiting == 0 || me < 0 ||
-	    !parse_addr(addr, a))
+	    !limit_key(addr, user, key))
 		return -1;
 	lock();
-	if ((s = slot_find(a, chat_mono_ms())) != NULL) {
+	if ((s = slot_find(key, now)) != NULL) {
 		if (slot_waiting(s) >= opt.max_waiting) {
 			handle = -2;
+			s->last_ms = now;
+			slot_refuse(s, REFUSED_WAITING, now, &note);
 		} else {
 			s->waiting[me]++;
 			handle = (int)(s - sh->slots);
 		}
 	}
 	unlock();
+	snprintf(why, sizeof(why), "%d waiting already", opt.max_waiting);
+	refusal_log("limit_wait_acquire", &note, why);
 	return handle;
 }
 
@@ -276,4 +349,56 @@ limit_wait_release(int handle)
 		sh->slots[handle].waiting[me]--;
 	sh->slots[handle].last_ms = chat_mono_ms();
 	unlock();
+}
+
+/* --- the state, for /api/stats ------------------------------------------- */
+
+static int
+entry_score(const struct limit_entry *e, enum limit_order by)
+{
+	return by == LIMIT_BY_WAITING ? e->waiting :
+	    e->refused_send + e->refused_waiting;
+}
+
+/* Puts e into out[0..*n), kept sorted most first, at most max. */
+static void
+top_insert(struct limit_entry *out, size_t *n, size_t max,
+    const struct limit_entry *e, enum limit_order by)
+{
+	size_t i = *n < max ? (*n)++ : max;
+	int score = entry_score(e, by);
+
+	if (i == max && score <= entry_score(&out[max - 1], by))
+		return;
+	if (i == max)
+		i = max - 1;
+	for (; i > 0 && entry_score(&out[i - 1], by) < score; i--)
+		out[i] = out[i - 1];
+	out[i] = *e;
+}
+
+size_t
+limit_top(enum limit_order by, struct limit_entry *out, size_t max)
+{
+	int64_t now = chat_mono_ms();
+	struct limit_entry e;
+	size_t n = 0;
+
+	if (sh == NULL || max == 0)
+		return 0;
+	lock();
+	for (int i = 0; i < SLOTS; i++) {
+		const struct slot *s = &sh->slots[i];
+		if (!s->used)
+			continue;
+		e.waiting = slot_waiting(s);
+		e.refused_send = slot_refused(s, REFUSED_SEND, now);
+		e.refused_waiting = slot_refused(s, REFUSED_WAITING, now);
+		if (entry_score(&e, by) == 0)
+			continue;
+		memcpy(e.key, s->key, sizeof(e.key));
+		top_insert(out, &n, max, &e, by);
+	}
+	unlock();
+	return n;
 }

@@ -20,11 +20,13 @@
 
 #include "chat.h"
 #include "json.h"
+#include "limit.h"
 #include "log.h"
 
 #define STATS_MAGIC 0x66637374u   /* "fcst" */
 #define STATS_VERSION 2   /* 2: waiting_ws */
 #define STATS_MAX_PROCS 256       /* files read per answer */
+#define STATS_TOP 10              /* clients in each of the limits' lists */
 
 /*
  * One process's file. The process holds an exclusive flock on it for its
@@ -298,6 +300,7 @@ struct stats_answer {
 	struct json_stats_proc procs[STATS_MAX_PROCS];
 	const char *names[STATS__MAX];
 	int64_t totals[STATS__MAX];
+	struct limit_entry top[2][STATS_TOP];
 	struct json_stats j;
 };
 
@@ -360,6 +363,22 @@ stats_database(struct stats_answer *a, const struct config *c,
 	return CHAT_OK;
 }
 
+/* The limits' settings, and who is waiting and refused most (from the
+ * shared file all processes of this host count in: limit.c). */
+static void
+stats_limits(struct stats_answer *a, const struct config *c)
+{
+	struct json_stats *j = &a->j;
+
+	j->send_rate = c->send_rate;
+	j->send_burst = c->send_burst;
+	j->max_waiting = c->max_waiting;
+	j->top_waiting = a->top[0];
+	j->n_top_waiting = limit_top(LIMIT_BY_WAITING, a->top[0], STATS_TOP);
+	j->top_refused = a->top[1];
+	j->n_top_refused = limit_top(LIMIT_BY_REFUSED, a->top[1], STATS_TOP);
+}
+
 enum chat_error
 stats_answer(struct buf *b, const struct config *c, struct store *s,
     struct hub *h)
@@ -372,6 +391,7 @@ stats_answer(struct buf *b, const struct config *c, struct store *s,
 		return e;
 	stats_publish(h);
 	stats_sum(a, stats_collect(c->state_path, a->files, STATS_MAX_PROCS), now);
+	stats_limits(a, c);
 	if ((e = stats_database(a, c, s)) == CHAT_OK &&
 	    json_stats(b, &a->j) == -1)
 		e = CHAT_E_INTERNAL;

@@ -186,10 +186,9 @@ ws_on_text(struct hub *h, struct waiter *w, const struct ws_event *ev)
 	}
 	e = json_parse_ws(ev->data, ev->len, c->user[0] ? c->user : NULL,
 	    &s->req, &cid, &why);
-	if (e == CHAT_OK && limit_send(c->addr) > 0) {
+	if (e == CHAT_OK && limit_send(c->addr, c->user) > 0) {
 		e = CHAT_E_RATE_LIMITED;
-		why = "Too many sends from your address; wait a second and "
-		    "send again.";
+		why = LIMIT_SEND_WHY;
 	}
 	if (e == CHAT_OK) {
 		snprintf(s->room, sizeof(s->room), "%s", w->u.room->name);

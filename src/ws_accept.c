@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "chat.h"
 #include "conn.h"
+#include "forwarded.h"
 #include "http.h"
 #include "identity.h"
 #include "json.h"
@@ -298,7 +299,8 @@ static void
 door_upgrade(struct door *d, int fd, const struct http_request *rq)
 {
 	char room[CHAT_MAX_ROOM + 1], accept[WS_ACCEPT_LEN + 1];
-	const char *addr = rq->client ? rq->client : "local", *why;
+	char client[FORWARDED_ADDR_MAX];
+	const char *addr, *why;
 	struct store_read_info info = { 0 };
 	struct query_params q;
 	struct ws_conn *c;
@@ -312,10 +314,13 @@ door_upgrade(struct door *d, int fd, const struct http_request *rq)
 		door_error(d, fd, rq, e, why);
 		return;
 	}
-	if ((handle = limit_wait_acquire(addr)) == -2) {
-		door_error(d, fd, rq, CHAT_E_RATE_LIMITED, "Too many requests "
-		    "from your address are waiting already; close some before "
-		    "opening more.");
+	/* The address the web server gave FastCGI requests as REMOTE_ADDR:
+	 * past the trusted proxies (both web servers append the address
+	 * they saw; lighttpd the proxy's, Apache the rewritten one). */
+	addr = forwarded_client(d->cfg->trusted_proxies, rq->forwarded_for,
+	    client) ? client : rq->client ? rq->client : "local";
+	if ((handle = limit_wait_acquire(addr, identity_ws(rq))) == -2) {
+		door_error(d, fd, rq, CHAT_E_RATE_LIMITED, LIMIT_WAITING_WHY);
 		return;
 	}
 	cursor = q.since;

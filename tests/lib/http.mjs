@@ -16,8 +16,9 @@ export function basicAuth(user, pass = user) {
 // One request; resolves to {status, headers, text, json, complete}
 // (complete: the whole body came). Rejects when the connection fails,
 // ends before the answer does, or is idle for timeout ms. auth: a user
-// name to log in as (basicAuth).
-export function request(base, method, path, { body, headers = {}, timeout = 70000, signal, auth } = {}) {
+// name to log in as (basicAuth). localAddress: the loopback address to
+// connect from (127.0.0.2 ...: another client).
+export function request(base, method, path, { body, headers = {}, timeout = 70000, signal, auth, localAddress } = {}) {
   return new Promise((resolve, reject) => {
     const u = new URL(path, base);
     const h = { ...basicAuth(auth), ...headers };
@@ -27,7 +28,7 @@ export function request(base, method, path, { body, headers = {}, timeout = 7000
       if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['Content-Type'] = 'application/json';
     }
     if (data !== undefined) h['Content-Length'] = Buffer.byteLength(data);
-    const req = http.request(u, { method, headers: h, agent: false, timeout, signal }, (res) => {
+    const req = http.request(u, { method, headers: h, agent: false, timeout, signal, localAddress }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
@@ -83,8 +84,8 @@ export function send(base, room, nick, text, extra = {}, opts = {}) {
 // kept (streams long enough to fill memory). opened settles with the
 // answer's head (rejects if the connection fails first), done when the
 // stream has ended; until(pred) waits for pred(stream); close() leaves.
-// auth: a user to log in as.
-export function openEvents(base, room, { since, lastEventId, headers = {}, onEvent, auth } = {}) {
+// auth: a user to log in as; localAddress: as for request().
+export function openEvents(base, room, { since, lastEventId, headers = {}, onEvent, auth, localAddress } = {}) {
   const q = since !== undefined ? `?since=${since}` : '';
   const u = new URL(`/api/rooms/${room}/events${q}`, base);
   const h = { Accept: 'text/event-stream', ...basicAuth(auth), ...headers };
@@ -119,7 +120,7 @@ export function openEvents(base, room, { since, lastEventId, headers = {}, onEve
     ended(stream);
   };
   stream.opened = new Promise((resolve, reject) => {
-    stream.req = http.get(u, { headers: h, agent: false }, (res) => {
+    stream.req = http.get(u, { headers: h, agent: false, localAddress }, (res) => {
       stream.status = res.statusCode;
       stream.headers = res.headers;
       stream.res = res;

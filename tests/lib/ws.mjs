@@ -101,7 +101,8 @@ class Waitable {
 // answers pings itself. Options: since; origin; headers; path (instead of
 // the room's); onFrame(json, client): each frame goes there instead of
 // into frames (clients that live long); auth: a user to log in as
-// (http.mjs basicAuth). The client keeps:
+// (http.mjs basicAuth); localAddress: the loopback address to connect
+// from (127.0.0.2 ...: another client). The client keeps:
 //   frames     what the server sent, each text frame parsed as JSON
 //   problems   frames that were not one JSON object with a type (binary,
 //              not JSON): the contract says there are none
@@ -117,7 +118,7 @@ export function openWs(base, room, opts = {}) {
 }
 
 class WsClient extends Waitable {
-  constructor(base, room, { since, origin, headers = {}, path, onFrame, auth } = {}) {
+  constructor(base, room, { since, origin, headers = {}, path, onFrame, auth, localAddress } = {}) {
     super();
     headers = { ...basicAuth(auth), ...headers };
     const url = new URL(path ?? wsPath(room, since), base);
@@ -127,7 +128,7 @@ class WsClient extends Waitable {
       closeCode: null, closeReason: '', closed: false, error: null,
     });
     const ws = this.ws = new WebSocket(url, {
-      headers, origin, perMessageDeflate: false, handshakeTimeout: 30000,
+      headers, origin, perMessageDeflate: false, handshakeTimeout: 30000, localAddress,
     });
     let opened;
     let ended;

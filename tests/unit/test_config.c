@@ -89,9 +89,9 @@ test_defaults(void **state)
 	assert_int_equal(c.threads, 4);
 	assert_int_equal(c.busy_timeout_ms, 5000);
 	assert_false(c.sync_full);
-	assert_int_equal(c.send_rate, 5);
-	assert_int_equal(c.send_burst, 20);
-	assert_int_equal(c.max_waiting, 100);
+	assert_int_equal(c.send_rate, 20);
+	assert_int_equal(c.send_burst, 100);
+	assert_int_equal(c.max_waiting, 500);
 	assert_null(c.allow_origins);
 	assert_null(c.cors_origins);
 	assert_int_equal(c.log_level, LOG_LEVEL_INFO);
@@ -246,6 +246,21 @@ test_token_needed(void **state)
 	assert_int_equal(c.stats_allow, STATS_TOKEN);
 	setenv("FCGICHAT_STATS_TOKEN", "short", 1);
 	assert_int_equal(config_load(&c), -1);
+}
+
+/* FCGICHAT_TRUSTED_PROXIES: addresses and CIDR ranges, else refused
+ * (forwarded.c's own test has the edges). */
+static void
+test_trusted_proxies(void **state)
+{
+	struct config c;
+
+	(void)state;
+	load(&c, "FCGICHAT_TRUSTED_PROXIES", "127.0.0.1 10.0.0.0/8 ::1", 0);
+	assert_string_equal(c.trusted_proxies, "127.0.0.1 10.0.0.0/8 ::1");
+	load(&c, "FCGICHAT_TRUSTED_PROXIES", "proxy.example.org", -1);
+	load(&c, "FCGICHAT_TRUSTED_PROXIES", "10.0.0.0/33", -1);
+	load(&c, "FCGICHAT_TRUSTED_PROXIES", "10.0.0.1,10.0.0.2", -1);
 }
 
 /* Every bad variable is refused, not only the first. */
@@ -413,6 +428,7 @@ main(void)
 		T(test_words),
 		T(test_text),
 		T(test_token_needed),
+		T(test_trusted_proxies),
 		T(test_all_checked),
 		T(test_usage),
 		T(test_store_options),

@@ -605,13 +605,18 @@ test_stats(void **state)
 	static const struct json_stats_proc procs[] = {
 		{ 101, true, 60, a }, { 102, false, 3, c },
 	};
+	static const struct limit_entry top[] = {
+		{ "u:al\"ice", 3, 1, 2 }, { "2001:db8::1", 1, 0, 0 },
+	};
 	struct json_stats s = { .now = 1764100000123, .uptime_s = 60,
 	    .waiting_longpoll = 4, .waiting_sse = 2, .names = names,
 	    .n_counters = 2, .totals = totals, .procs = procs, .n_procs = 2,
 	    .db_path = "/var/lib/\"x\"/chat.db", .db_bytes = 4096,
 	    .wal_bytes = 0, .last_id = 40, .messages = 38, .schema = 2,
 	    .rooms = 3, .retention_days = 0, .retention_interval_s = 300,
-	    .retention_messages = 1000 };
+	    .retention_messages = 1000, .send_rate = 5, .send_burst = 20,
+	    .max_waiting = 100, .top_waiting = top, .n_top_waiting = 2,
+	    .top_refused = top, .n_top_refused = 1 };
 	struct buf b = { 0 };
 
 	(void)state;
@@ -625,7 +630,14 @@ test_stats(void **state)
 	    "\"/var/lib/\\\"x\\\"/chat.db\",\"size_bytes\":4096,"
 	    "\"wal_bytes\":0,\"schema\":2,\"last_id\":40,\"rooms\":3,"
 	    "\"messages\":38},\"retention\":{\"days\":0,\"messages\":1000,"
-	    "\"interval_s\":300}}");
+	    "\"interval_s\":300},\"limits\":{\"send_rate\":5,"
+	    "\"send_burst\":20,\"max_waiting\":100,\"window_s\":300,"
+	    "\"top_waiting\":[{\"user\":\"al\\\"ice\",\"waiting\":3,"
+	    "\"refused_send\":1,\"refused_waiting\":2},{\"address\":"
+	    "\"2001:db8::1\",\"waiting\":1,\"refused_send\":0,"
+	    "\"refused_waiting\":0}],\"top_refused\":[{\"user\":"
+	    "\"al\\\"ice\",\"waiting\":3,\"refused_send\":1,"
+	    "\"refused_waiting\":2}]}}");
 	buf_free(&b);
 }
 
