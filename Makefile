@@ -105,6 +105,16 @@ run: deps-run
 		FCGICHAT_BIN=$(CURDIR)/$(BIN) FCGICHAT_PROCS=$(PROCS) \
 		PORT=$(PORT) exec /usr/sbin/lighttpd -D -f conf/lighttpd.conf
 
+# `make run` behind a Basic login (conf/lighttpd-auth.conf) over a DEMO
+# password file, var/users.htpasswd: alice, bob and carol, each with the
+# password equal to the name. Messages they send carry "user" (API.md).
+DEMO_USERS := alice bob carol
+.PHONY: run-auth
+run-auth: deps-run | var
+	@sh conf/demo-users.sh var/users.htpasswd $(DEMO_USERS)
+	@echo "fcgichat: DEMO login only - users $(DEMO_USERS), each with the password equal to the name"
+	@FCGICHAT_AUTH_FILE=$(CURDIR)/var/users.htpasswd $(MAKE) --no-print-directory run
+
 # The same behind Apache (conf/apache.conf; the system's Apache untouched):
 # run-apache proxies to a worker it starts (mod_proxy_fcgi), run-fcgid has
 # Apache spawn the workers (mod_fcgid). Ctrl-C stops all they started.

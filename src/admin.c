@@ -236,7 +236,7 @@ import_parse(char *rec, size_t len, bool csv, struct chat_message *m,
 		return json_parse_message(rec, len, chat_now_ms(), m, why);
 	if ((n = csv_split(rec, len, f, CSV_FIELDS)) == -1)
 		return chat_error_why(why, CHAT_E_BAD_PARAM,
-		    "not a CSV record of 6 fields (" CSV_HEADER ")");
+		    "not a CSV record of 7 fields (" CSV_HEADER ")");
 	return csv_message(f, n, chat_now_ms(), m, why);
 }
 
@@ -277,7 +277,8 @@ import_stream(struct admin_ctx *a, FILE *f, const char *name, bool csv,
 			memmove(rec, rec + 3, (size_t)len - 2);
 			len -= 3;
 		}
-		if (len == 0 || (csv && at == 1 && strcmp(rec, CSV_HEADER) == 0))
+		if (len == 0 || (csv && at == 1 && (strcmp(rec, CSV_HEADER) ==
+		    0 || strcmp(rec, CSV_HEADER_6) == 0)))
 			continue;
 		why = NULL;
 		if (import_parse(rec, (size_t)len, csv, &v[n], &why) !=

@@ -57,6 +57,7 @@ static bool api_rooms(struct request *);
 static bool api_health(struct request *);
 static bool api_stats(struct request *);
 static bool api_ws(struct request *);
+static bool api_me(struct request *);
 
 /* The API in one screen. A '*' segment is a room name. */
 static const struct route {
@@ -71,6 +72,7 @@ static const struct route {
 	{ "GET", "/rooms", api_rooms },
 	{ "GET", "/health", api_health },
 	{ "GET", "/stats", api_stats },
+	{ "GET", "/me", api_me },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -364,9 +366,9 @@ api_send(struct request *r)
 		e = CHAT_E_UNSUPPORTED_MEDIA_TYPE;
 	else if (r->body_too_large)
 		e = CHAT_E_TOO_LARGE;
-	else if ((e = json_parse_send(t->body.data, t->body.len, &s, &why)) ==
-	    CHAT_OK)
-		e = store_append(t->store, r->room, s.nick, s.text,
+	else if ((e = json_parse_send(t->body.data, t->body.len, r->user, &s,
+	    &why)) == CHAT_OK)
+		e = store_append_as(t->store, r->room, r->user, s.nick, s.text,
 		    s.client_id, &m, &created);
 	if (e == CHAT_OK) {
 		stats_count(STATS_SENDS, created);
@@ -567,6 +569,17 @@ api_stats(struct request *r)
 	return false;
 }
 
+/* Who the web server says this is: the page asks, to show a signed-in
+ * person their name instead of a Name box. */
+static bool
+api_me(struct request *r)
+{
+	buf_reset(&r->t->out);
+	json_me(&r->t->out, r->user);
+	reply_ok(r, 200, NULL);
+	return false;
+}
+
 /* The WebSocket path reached over FastCGI: the upgrade was not passed
  * through (the web server's config proxies it to ws_accept.c), or this was
  * no upgrade. */
@@ -602,7 +615,10 @@ api_handle(struct api_thread *t, struct fcgi_req *fr)
 		r.route = NULL;
 		reply_error(&r, CHAT_E_NOT_FOUND, NULL);
 	} else if (api_origin(&r) && api_route(&r, path, method ? method : "")) {
-		e = query_parse(fcgi_param(fr, "QUERY_STRING"), &r.q, &why);
+		e = validate_user(r.user, NULL);
+		if (e == CHAT_OK)
+			e = query_parse(fcgi_param(fr, "QUERY_STRING"), &r.q,
+			    &why);
 		if (e != CHAT_OK)
 			reply_error(&r, e, why);
 		else

@@ -13,7 +13,18 @@ chat_message_clear(struct chat_message *m)
 	free(m->room);
 	free(m->nick);
 	free(m->text);
+	free(m->user);
 	memset(m, 0, sizeof(*m));
+}
+
+int
+chat_message_set_user(struct chat_message *m, const char *user)
+{
+	free(m->user);
+	m->user = NULL;
+	if (user == NULL || *user == '\0')
+		return 0;
+	return (m->user = strdup(user)) != NULL ? 0 : -1;
 }
 
 int

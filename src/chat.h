@@ -28,9 +28,11 @@ struct chat_message {
 	int64_t id;
 	int64_t ts;   /* ms since the Unix epoch */
 	char *room;
-	char *nick;
+	char *nick;   /* the user name when user is set */
 	char *text;
 	int64_t deletes;  /* 0: a message; else a tombstone */
+	char *user;   /* who the web server said sent it (identity.h,
+	               * sql/003_people.sql); NULL: anonymous */
 };
 
 /* A growable list of messages, oldest first. */
@@ -46,6 +48,10 @@ void chat_message_clear(struct chat_message *m);
  * out of memory (the list is then unchanged). */
 int chat_list_push(struct chat_list *l, int64_t id, int64_t ts,
     const char *room, const char *nick, const char *text);
+
+/* Sets m->user to a copy of user (NULL or "": anonymous, NULL). Returns
+ * 0, or -1 when out of memory (m->user is then NULL). */
+int chat_message_set_user(struct chat_message *m, const char *user);
 
 /* Frees every message and the array, leaving an empty list. Accepts NULL. */
 void chat_list_clear(struct chat_list *l);

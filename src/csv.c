@@ -38,6 +38,9 @@ csv_put_message(FILE *f, const struct chat_message *m)
 	csv_put_field(f, m->nick);
 	fputc(',', f);
 	csv_put_field(f, m->text);
+	fputc(',', f);
+	if (m->user != NULL)
+		csv_put_field(f, m->user);
 	fputs("\r\n", f);
 }
 
@@ -132,13 +135,23 @@ csv_message(const struct csv_field *f, int n, int64_t default_ts,
 	enum chat_error e;
 
 	memset(out, 0, sizeof(*out));
-	if (n != CSV_FIELDS)
+	if (n != CSV_FIELDS && n != CSV_FIELDS - 1)
 		return chat_error_why(why, CHAT_E_BAD_PARAM,
-		    "a record has 6 fields: " CSV_HEADER);
+		    "a record has 7 fields (" CSV_HEADER "), or the first 6 "
+		    "of them (older exports)");
 	if (!csv_int(&f[0], 1, 0, &out->id) ||
 	    !csv_int(&f[1], 0, default_ts, &out->ts))
 		return chat_error_why(why, CHAT_E_BAD_PARAM, "id and ts must "
 		    "be whole numbers (id >= 1, ts >= 0) or empty");
+	if (n == CSV_FIELDS && f[6].len > 0) {
+		/* A NUL inside would cut the name short: refuse it. */
+		if (strlen(f[6].s) != f[6].len)
+			return chat_error_why(why, CHAT_E_BAD_USER,
+			    "the user name holds a control character");
+		if ((e = validate_user_copy(f[6].s, &out->user, why)) !=
+		    CHAT_OK)
+			return e;
+	}
 	e = validate_message(f[3].s, f[3].len, f[4].s, f[4].len, f[5].s,
 	    f[5].len, out, why);
 	if (e != CHAT_OK)

@@ -12,8 +12,11 @@
 #include "chat.h"
 #include "error.h"
 
-#define CSV_HEADER "id,ts,time,room,nick,text"
-#define CSV_FIELDS 6
+#define CSV_HEADER "id,ts,time,room,nick,text,user"
+#define CSV_FIELDS 7
+/* What exports wrote before messages had a user: still read (records of
+ * 6 fields are anonymous). */
+#define CSV_HEADER_6 "id,ts,time,room,nick,text"
 
 struct csv_field {
 	char *s;          /* NUL-terminated, inside the record */
@@ -21,7 +24,8 @@ struct csv_field {
 };
 
 /* Writes m as one record ending in CRLF: id, ts, the time as ISO 8601 UTC,
- * room, nick, text (the last three quoted). */
+ * room, nick, text (those three quoted), user (quoted; empty when
+ * anonymous). */
 void csv_put_message(FILE *f, const struct chat_message *m);
 
 /* Reads the next record of f into *rec (a buffer and its capacity, as for
@@ -38,10 +42,12 @@ ssize_t csv_read_record(FILE *f, char **rec, size_t *cap, size_t *lines);
  * fields. */
 int csv_split(char *rec, size_t len, struct csv_field *f, int max);
 
-/* A message from the CSV_FIELDS fields of a record, checked as a send is
- * (API.md): id empty or 1..2^53 (empty: a new id, 0), ts empty (then
- * default_ts) or 0..2^53, time ignored, room, nick (trimmed) and text
- * (line breaks normalised). On failure *why says what is wrong and out
+/* A message from the CSV_FIELDS fields of a record (or the 6 of
+ * CSV_HEADER_6), checked as a send is (API.md): id empty or 1..2^53
+ * (empty: a new id, 0), ts empty (then default_ts) or 0..2^53, time
+ * ignored, room, nick (trimmed) and text (line breaks normalised), user
+ * empty (anonymous) or a user name (validate_user; the nick is then the
+ * user name). On failure *why says what is wrong and out
  * holds nothing. */
 enum chat_error csv_message(const struct csv_field *f, int n,
     int64_t default_ts, struct chat_message *out, const char **why);

@@ -38,6 +38,10 @@ static const struct chat_error_info infos[CHAT_E__MAX] = {
 	    "Message storage is unavailable right now; try again shortly." },
 	[CHAT_E_INTERNAL] = { 500, "internal",
 	    "The server failed to handle the request; it has been logged." },
+	[CHAT_E_BAD_USER] = { 403, "bad_user",
+	    "The web server signed you in under a name this chat cannot "
+	    "take (1-128 bytes of UTF-8, no control characters, no white "
+	    "space at either end); ask the site's operator." },
 };
 
 const struct chat_error_info *

@@ -24,4 +24,8 @@ const char *identity_fcgi(struct fcgi_req *fr);
  * conf/), else NULL. Lives as long as rq. */
 const char *identity_ws(const struct http_request *rq);
 
+/* What a user name must be is validate_user's (validate.h): a request
+ * whose name breaks it is refused whole (403 bad_user), never served as
+ * anonymous or under a cut name. */
+
 #endif

@@ -256,15 +256,28 @@ json_take_client_id(const cJSON *v, char **out, const char **why)
 	return CHAT_OK;
 }
 
+/* The nick of a send: the user name when the web server signed the
+ * sender in (the body's "nick" is then not read), else the body's. */
+static enum chat_error
+json_take_sender(const cJSON *root, const char *user, char **out,
+    const char **why)
+{
+	if (user == NULL)
+		return json_take_nick(cJSON_GetObjectItemCaseSensitive(root,
+		    "nick"), out, why);
+	if ((*out = strdup(user)) == NULL)
+		return chat_error_why(why, CHAT_E_INTERNAL, "out of memory");
+	return CHAT_OK;
+}
+
 /* Fills *out from the fields of root, checking them in a fixed order. */
 static enum chat_error
-json_take_send(const cJSON *root, struct send_request *out,
+json_take_send(const cJSON *root, const char *user, struct send_request *out,
     const char **why)
 {
 	enum chat_error e;
 
-	e = json_take_nick(cJSON_GetObjectItemCaseSensitive(root, "nick"),
-	    &out->nick, why);
+	e = json_take_sender(root, user, &out->nick, why);
 	if (e == CHAT_OK)
 		e = json_take_text(cJSON_GetObjectItemCaseSensitive(root,
 		    "text"), &out->text, why);
@@ -303,15 +316,15 @@ json_parse_root(const char *body, size_t len, cJSON **root,
 }
 
 enum chat_error
-json_parse_send(const char *body, size_t len, struct send_request *out,
-    const char **why)
+json_parse_send(const char *body, size_t len, const char *user,
+    struct send_request *out, const char **why)
 {
 	cJSON *root = NULL;
 	enum chat_error e;
 
 	memset(out, 0, sizeof(*out));
 	if ((e = json_parse_root(body, len, &root, why)) == CHAT_OK)
-		e = json_take_send(root, out, why);
+		e = json_take_send(root, user, out, why);
 	cJSON_Delete(root);
 	if (e != CHAT_OK)
 		send_request_clear(out);
@@ -319,8 +332,8 @@ json_parse_send(const char *body, size_t len, struct send_request *out,
 }
 
 enum chat_error
-json_parse_ws(const char *text, size_t len, struct send_request *out,
-    char **client_id, const char **why)
+json_parse_ws(const char *text, size_t len, const char *user,
+    struct send_request *out, char **client_id, const char **why)
 {
 	cJSON *root = NULL;
 	const cJSON *type;
@@ -341,7 +354,7 @@ json_parse_ws(const char *text, size_t len, struct send_request *out,
 			    "\"type\" must be \"send\", the one thing a "
 			    "client can say");
 		else
-			e = json_take_send(root, out, why);
+			e = json_take_send(root, user, out, why);
 	}
 	cJSON_Delete(root);
 	if (e != CHAT_OK)
@@ -390,12 +403,23 @@ json_take_message(const cJSON *root, int64_t default_ts,
 	const cJSON *room = cJSON_GetObjectItemCaseSensitive(root, "room");
 	const cJSON *nick = cJSON_GetObjectItemCaseSensitive(root, "nick");
 	const cJSON *text = cJSON_GetObjectItemCaseSensitive(root, "text");
+	const cJSON *user = cJSON_GetObjectItemCaseSensitive(root, "user");
+	enum chat_error e;
 
 	if (!json_take_int(cJSON_GetObjectItemCaseSensitive(root, "id"), 1, 0,
 	    &out->id) || !json_take_int(cJSON_GetObjectItemCaseSensitive(root,
 	    "ts"), 0, default_ts, &out->ts))
 		return chat_error_why(why, CHAT_E_BAD_PARAM,
 		    "id and ts must be whole numbers (id >= 1, ts >= 0)");
+	if (user != NULL && !cJSON_IsNull(user) && !cJSON_IsString(user))
+		return chat_error_why(why, CHAT_E_BAD_USER,
+		    "user must be a string or null");
+	if (cJSON_IsString(user) && (e = validate_user_copy(user->valuestring,
+	    &out->user, why)) != CHAT_OK)
+		return e;
+	/* A signed-in sender's nick is the user name: nick is not read. */
+	if (out->user != NULL)
+		nick = user;
 	if (!cJSON_IsString(room) || !cJSON_IsString(nick) ||
 	    !cJSON_IsString(text))
 		return chat_error_why(why, CHAT_E_BAD_JSON,

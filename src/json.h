@@ -26,16 +26,20 @@ struct send_request {
  * "nick" and "text" are required strings, "client_id" an optional string or
  * null; unknown fields are ignored. An escape that decodes to U+0000 or to
  * a lone surrogate makes its field bad (bad_nick, bad_text,
- * bad_client_id). Returns CHAT_OK and fills *out, or the error kind
+ * bad_client_id). user is who the web server signed in (identity.h,
+ * checked by validate_user) or NULL: when set, "nick" is not read at all
+ * and out->nick is a copy of user (API.md: a verified sender's nick is
+ * the user name). Returns CHAT_OK and fills *out, or the error kind
  * (bad_json, bad_nick, bad_text, bad_client_id; internal when out of
  * memory) with *why set (why may be NULL) and *out zeroed. */
 enum chat_error json_parse_send(const char *body, size_t len,
-    struct send_request *out, const char **why);
+    const char *user, struct send_request *out, const char **why);
 
 /* Frees the strings of r and zeroes it. Accepts NULL. */
 void send_request_clear(struct send_request *r);
 
-/* {"id":1,"room":"r","nick":"n","text":"t","ts":2} */
+/* {"id":1,"room":"r","nick":"n","text":"t","ts":2}, with "user":"u"
+ * after "nick" when m->user is set (a verified sender). */
 int json_message(struct buf *b, const struct chat_message *m);
 
 /* {"messages":[m,...],"last_id":N}; the tombstones of v are not messages
@@ -94,12 +98,15 @@ int json_ws_error(struct buf *b, const char *client_id, const char *code,
  * way *client_id is the frame's client_id when it was a valid one, for the
  * answer (a new string the caller frees), else NULL. */
 enum chat_error json_parse_ws(const char *text, size_t len,
-    struct send_request *out, char **client_id, const char **why);
+    const char *user, struct send_request *out, char **client_id,
+    const char **why);
 
 /* Parses one exported message (a line of `admin export`): a JSON object
  * with "room", "nick" and "text" (checked and normalised like a send),
- * and optional "id" (an integer >= 1; absent or null: 0, a new id) and
- * "ts" (an integer >= 0; absent: default_ts); other fields are ignored.
+ * and optional "id" (an integer >= 1; absent or null: 0, a new id), "ts"
+ * (an integer >= 0; absent: default_ts) and "user" (a string, checked by
+ * validate_user, or null: anonymous; with a user the nick is the user
+ * name and "nick" is not read); other fields are ignored.
  * Returns CHAT_OK and fills *out (free with chat_message_clear), or the
  * error kind with *why set (why may be NULL) and *out zeroed. */
 enum chat_error json_parse_message(const char *line, size_t len,
@@ -113,6 +120,9 @@ int json_rooms(struct buf *b, const struct chat_room_list *l);
 
 /* {"status":"ok","last_id":N} */
 int json_health(struct buf *b, int64_t last_id);
+
+/* {"user":"alice"}, or {"user":null} for NULL (anonymous): GET /api/me. */
+int json_me(struct buf *b, const char *user);
 
 /* One worker process's figures in GET /api/stats. */
 struct json_stats_proc {

@@ -78,6 +78,10 @@ json_message_fields(struct buf *b, const struct chat_message *m)
 	json_string(b, m->room);
 	buf_puts(b, ",\"nick\":");
 	json_string(b, m->nick);
+	if (m->user != NULL) {
+		buf_puts(b, ",\"user\":");
+		json_string(b, m->user);
+	}
 	buf_puts(b, ",\"text\":");
 	json_string(b, m->text);
 	buf_printf(b, ",\"ts\":%" PRId64 "}", m->ts);
@@ -269,6 +273,18 @@ int
 json_health(struct buf *b, int64_t last_id)
 {
 	buf_printf(b, "{\"status\":\"ok\",\"last_id\":%" PRId64 "}", last_id);
+	return b->oom ? -1 : 0;
+}
+
+int
+json_me(struct buf *b, const char *user)
+{
+	buf_puts(b, "{\"user\":");
+	if (user != NULL)
+		json_string(b, user);
+	else
+		buf_puts(b, "null");
+	buf_puts(b, "}");
 	return b->oom ? -1 : 0;
 }
 

@@ -99,8 +99,17 @@ store_append(struct store *s, const char *room, const char *nick,
     const char *text, const char *client_id, struct chat_message *out,
     bool *created)
 {
-	return store_engine_of(s)->append(s, room, nick, text, client_id, out,
+	return store_append_as(s, room, NULL, nick, text, client_id, out,
 	    created);
+}
+
+enum chat_error
+store_append_as(struct store *s, const char *room, const char *user,
+    const char *nick, const char *text, const char *client_id,
+    struct chat_message *out, bool *created)
+{
+	return store_engine_of(s)->append(s, room, user, nick, text,
+	    client_id, out, created);
 }
 
 enum chat_error

@@ -127,6 +127,15 @@ enum chat_error store_append(struct store *s, const char *room,
     const char *nick, const char *text, const char *client_id,
     struct chat_message *out, bool *created);
 
+/* store_append for a sender the web server authenticated: the message is
+ * stored with user (identity.h; NULL: anonymous, as store_append), and a
+ * client_id retry finds only a message of the same user. The caller
+ * passes nick = user (API.md: a verified sender's nick is the user
+ * name). */
+enum chat_error store_append_as(struct store *s, const char *room,
+    const char *user, const char *nick, const char *text,
+    const char *client_id, struct chat_message *out, bool *created);
+
 /* --- reading --------------------------------------------------------- */
 
 /* A read of one room. since and before are -1 when absent (both present

@@ -14,16 +14,17 @@
 static store_group_commit_fn store_commit_batch;
 static struct store_group wq = STORE_GROUP_INIT(wq, store_commit_batch);
 
-/* The plain send: one INSERT, committed by autocommit at SQLITE_DONE. */
+/* The plain send: one INSERT, committed with the leader's transaction. */
 static enum chat_error
-store_insert(struct store *s, const char *room, const char *nick,
-    const char *text, struct chat_message *m)
+store_insert(struct store *s, const struct store_group_send *p,
+    struct chat_message *m)
 {
 	sqlite3_stmt *st = s->st[STMT_INSERT];
 	enum chat_error e = CHAT_OK;
 	int rc;
 
-	if ((rc = bind_message(st, room, nick, text, m->ts)) == SQLITE_OK)
+	if ((rc = bind_message(st, p->room, p->nick, p->text, m->ts,
+	    p->user)) == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
 		m->id = sqlite3_last_insert_rowid(s->db);
@@ -37,16 +38,16 @@ store_insert(struct store *s, const char *room, const char *nick,
  * committed once the statement reaches SQLITE_DONE); no row means the
  * room, nick and client_id are taken. */
 static enum chat_error
-store_insert_cid(struct store *s, const char *room, const char *nick,
-    const char *text, const char *client_id, struct chat_message *m,
-    bool *made)
+store_insert_cid(struct store *s, const struct store_group_send *p,
+    struct chat_message *m, bool *made)
 {
 	sqlite3_stmt *st = s->st[STMT_INSERT_CID];
 	enum chat_error e = CHAT_OK;
 	int rc;
 
-	if ((rc = bind_message(st, room, nick, text, m->ts)) == SQLITE_OK &&
-	    (rc = bind_text(st, 5, client_id)) == SQLITE_OK)
+	if ((rc = bind_message(st, p->room, p->nick, p->text, m->ts,
+	    p->user)) == SQLITE_OK &&
+	    (rc = bind_text(st, 6, p->client_id)) == SQLITE_OK)
 		rc = sqlite3_step(st);
 	*made = rc == SQLITE_ROW;
 	if (*made) {
@@ -60,20 +61,23 @@ store_insert_cid(struct store *s, const char *room, const char *nick,
 	return e;
 }
 
-/* The message an earlier send with this client_id stored, into *m;
- * *found is false if it is gone (deleted since the INSERT saw it). */
+/* The message an earlier send of the same user with this client_id
+ * stored, into *m; *found is false if it is gone (deleted since the
+ * INSERT saw it) or another user's (an anonymous nick equal to a user
+ * name). */
 static enum chat_error
-store_find_cid(struct store *s, const char *room, const char *nick,
-    const char *client_id, struct chat_message *m, bool *found)
+store_find_cid(struct store *s, const struct store_group_send *p,
+    struct chat_message *m, bool *found)
 {
 	sqlite3_stmt *st = s->st[STMT_FIND_CID];
 	struct chat_list l = { 0 };
 	enum chat_error e;
 	int rc;
 
-	if ((rc = bind_text(st, 1, room)) != SQLITE_OK ||
-	    (rc = bind_text(st, 2, nick)) != SQLITE_OK ||
-	    (rc = bind_text(st, 3, client_id)) != SQLITE_OK) {
+	if ((rc = bind_text(st, 1, p->room)) != SQLITE_OK ||
+	    (rc = bind_text(st, 2, p->nick)) != SQLITE_OK ||
+	    (rc = bind_text(st, 3, p->client_id)) != SQLITE_OK ||
+	    (rc = bind_text(st, 4, p->user)) != SQLITE_OK) {
 		e = store_fail(s, "store_append", rc);
 		stmt_done(st);
 		return e;
@@ -98,12 +102,11 @@ store_one(struct store *s, struct store_group_send *p)
 	p->m.ts = chat_now_ms();
 	p->made = true;
 	if (p->client_id == NULL)
-		return store_insert(s, p->room, p->nick, p->text, &p->m);
-	e = store_insert_cid(s, p->room, p->nick, p->text, p->client_id,
-	    &p->m, &p->made);
+		return store_insert(s, p, &p->m);
+	e = store_insert_cid(s, p, &p->m, &p->made);
 	if (e != CHAT_OK || p->made)
 		return e;
-	e = store_find_cid(s, p->room, p->nick, p->client_id, &p->m, &found);
+	e = store_find_cid(s, p, &p->m, &found);
 	return e == CHAT_OK && !found ? CHAT_E_INTERNAL : e;
 }
 
@@ -131,10 +134,13 @@ store_commit_batch(struct store *s, struct store_group_send *batch)
 }
 
 enum chat_error
-store_sqlite_append(struct store *s, const char *room, const char *nick,
-    const char *text, const char *client_id, struct chat_message *out,
-    bool *created)
+store_sqlite_append(struct store *s, const char *room, const char *user,
+    const char *nick, const char *text, const char *client_id,
+    struct chat_message *out, bool *created)
 {
-	return store_group_append(&wq, s, sqlite3_db_filename(s->db, "main"),
-	    room, nick, text, client_id, out, created);
+	struct store_group_send me = { .room = room, .user = user,
+	    .nick = nick, .text = text, .client_id = client_id,
+	    .db = sqlite3_db_filename(s->db, "main") };
+
+	return store_group_append(&wq, s, &me, out, created);
 }

@@ -21,7 +21,8 @@ struct store_engine {
 	int (*migrate)(const struct store_options *);
 	bool (*readonly)(struct store *);
 	enum chat_error (*append)(struct store *, const char *, const char *,
-	    const char *, const char *, struct chat_message *, bool *);
+	    const char *, const char *, const char *, struct chat_message *,
+	    bool *);
 	enum chat_error (*read)(struct store *, const char *,
 	    const struct store_query *, struct chat_list *,
 	    struct store_read_info *);

@@ -66,26 +66,25 @@ store_group_wait(struct store_group *g, struct store *s,
 }
 
 enum chat_error
-store_group_append(struct store_group *g, struct store *s, const char *db,
-    const char *room, const char *nick, const char *text,
-    const char *client_id, struct chat_message *out, bool *created)
+store_group_append(struct store_group *g, struct store *s,
+    struct store_group_send *me, struct chat_message *out, bool *created)
 {
-	struct store_group_send me = { .room = room, .nick = nick,
-	    .text = text, .client_id = client_id, .db = db };
 	struct chat_message m;
+	bool oom = false;
 
-	store_group_wait(g, s, &me);
-	if (me.e != CHAT_OK)
-		return me.e;
+	store_group_wait(g, s, me);
+	if (me->e != CHAT_OK)
+		return me->e;
 	/* A send without client_id always stores. */
-	assert(me.made || client_id != NULL);
-	m = me.m;
-	if (me.made) {
-		m.room = strdup(room);
-		m.nick = strdup(nick);
-		m.text = strdup(text);
+	assert(me->made || me->client_id != NULL);
+	m = me->m;
+	if (me->made) {
+		m.room = strdup(me->room);
+		m.nick = strdup(me->nick);
+		m.text = strdup(me->text);
+		oom = chat_message_set_user(&m, me->user) == -1;
 	}
-	if (m.room == NULL || m.nick == NULL || m.text == NULL) {
+	if (oom || m.room == NULL || m.nick == NULL || m.text == NULL) {
 		/* Committed all the same; a retry with client_id finds it. */
 		log_warnx("store_append: out of memory");
 		chat_message_clear(&m);
@@ -93,6 +92,6 @@ store_group_append(struct store_group *g, struct store *s, const char *db,
 	}
 	*out = m;
 	if (created != NULL)
-		*created = me.made;
+		*created = me->made;
 	return CHAT_OK;
 }

@@ -22,6 +22,7 @@
 struct store_group_send {
 	struct store_group_send *next;   /* the queue's */
 	const char *room, *nick, *text, *client_id;
+	const char *user;       /* identity.h's; NULL: anonymous */
 	const char *db;         /* the sender's database (SQLite: its file;
 	                         * PostgreSQL: its URI); the leader's must be
 	                         * the same, as a send is stored through the
@@ -54,15 +55,15 @@ struct store_group {
 #define STORE_GROUP_INIT(g, fn) { PTHREAD_MUTEX_INITIALIZER, \
 	PTHREAD_COND_INITIALIZER, NULL, &(g).head, false, (fn) }
 
-/* store_append's body, for an engine whose database s is on (db names it,
- * as struct store_group_send says): queues the send on g and waits until
- * a leader, possibly this thread, committed or failed its batch. On
- * CHAT_OK *out holds the message (free with chat_message_clear) and
- * *created (may be NULL) says whether this call stored it. On failure
- * *out is unchanged. CHAT_E_INTERNAL when out of memory after the commit
- * (stored all the same: a retry with client_id finds it). */
+/* store_append's body, for an engine whose database s is on: me is the
+ * send (its strings, user and db as struct store_group_send says; the
+ * rest zero). Queues me on g and waits until a leader, possibly this
+ * thread, committed or failed its batch. On CHAT_OK *out holds the
+ * message (free with chat_message_clear) and *created (may be NULL) says
+ * whether this call stored it. On failure *out is unchanged.
+ * CHAT_E_INTERNAL when out of memory after the commit (stored all the
+ * same: a retry with client_id finds it). */
 enum chat_error store_group_append(struct store_group *g, struct store *s,
-    const char *db, const char *room, const char *nick, const char *text,
-    const char *client_id, struct chat_message *out, bool *created);
+    struct store_group_send *me, struct chat_message *out, bool *created);
 
 #endif

@@ -261,10 +261,10 @@ import_one(struct store *s, const struct chat_message *m, size_t *stored)
 	enum chat_error e = CHAT_OK;
 	int rc;
 
-	if ((rc = bind_message(st, m->room, m->nick, m->text, m->ts)) ==
-	    SQLITE_OK)
-		rc = m->id > 0 ? sqlite3_bind_int64(st, 5, m->id) :
-		    sqlite3_bind_null(st, 5);
+	if ((rc = bind_message(st, m->room, m->nick, m->text, m->ts,
+	    m->user)) == SQLITE_OK)
+		rc = m->id > 0 ? sqlite3_bind_int64(st, 6, m->id) :
+		    sqlite3_bind_null(st, 6);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)

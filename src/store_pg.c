@@ -18,43 +18,48 @@
 
 /*
  * Every statement the program runs after store_open, prepared once per
- * connection. Rows of messages are (id, ts, room, nick, text, deletes)
- * as on SQLite (store_sqlite.c says why each reads what it reads). Room
+ * connection. Rows of messages are (id, ts, room, nick, text, deletes,
+ * "user") as on SQLite (store_sqlite.c says why each reads what it
+ * reads; "user" is quoted: PostgreSQL reserves the word). Room
  * names sort bytewise (COLLATE "C"), as SQLite sorts them.
  *
  * A read of a room is one statement, so one snapshot and one round
  * trip (a long-poll's every ask is one): its messages joined to one row
  * of what store_read_info wants, (db_max, room_last, pruned_through) in
- * columns 6-8; without messages, that row alone with a NULL id.
+ * columns 6-8 (and the message's "user" in 9: pg_rows finds it by
+ * name); without messages, that row alone with a NULL id.
  */
+#define PG_MESSAGE_COLS "id, ts, room, nick, text, deletes, \"user\""
 #define PG_READ(order, where)						\
 	"SELECT m.id, m.ts, m.room, m.nick, m.text, m.deletes,"		\
 	" (SELECT coalesce(max(id), 0) FROM messages),"			\
 	" (SELECT greatest(last_id, pruned_through) FROM rooms"		\
 	"  WHERE name = $1),"						\
-	" (SELECT pruned_through FROM rooms WHERE name = $1)"		\
+	" (SELECT pruned_through FROM rooms WHERE name = $1),"		\
+	" m.\"user\""							\
 	" FROM (SELECT 1) AS one LEFT JOIN LATERAL"			\
-	" (SELECT id, ts, room, nick, text, deletes FROM messages"	\
+	" (SELECT " PG_MESSAGE_COLS " FROM messages"			\
 	"  WHERE room = $1 AND " where " ORDER BY id " order		\
 	"  LIMIT $3) AS m ON true ORDER BY m.id " order
 static const char *const store_pg_sql[PG__MAX] = {
 	[PG_INSERT] =
-	    "INSERT INTO messages (room, nick, text, ts)"
-	    " VALUES ($1, $2, $3, $4) RETURNING id",
+	    "INSERT INTO messages (room, nick, text, ts, \"user\")"
+	    " VALUES ($1, $2, $3, $4, $5) RETURNING id",
 	[PG_INSERT_CID] =
-	    "INSERT INTO messages (room, nick, text, ts, client_id)"
-	    " VALUES ($1, $2, $3, $4, $5)"
+	    "INSERT INTO messages (room, nick, text, ts, \"user\", client_id)"
+	    " VALUES ($1, $2, $3, $4, $5, $6)"
 	    " ON CONFLICT (room, nick, client_id)"
 	    " WHERE client_id IS NOT NULL DO NOTHING"
 	    " RETURNING id, ts",
 	[PG_FIND_CID] =
-	    "SELECT id, ts, room, nick, text, deletes FROM messages"
-	    " WHERE room = $1 AND nick = $2 AND client_id = $3",
+	    "SELECT " PG_MESSAGE_COLS " FROM messages"
+	    " WHERE room = $1 AND nick = $2 AND client_id = $3"
+	    " AND \"user\" IS NOT DISTINCT FROM $4",
 	[PG_SINCE] = PG_READ("ASC", "id > $2"),
 	[PG_BEFORE] = PG_READ("DESC", "id < $2 AND deletes IS NULL"),
 	[PG_MAX_ID] = "SELECT coalesce(max(id), 0) FROM messages",
 	[PG_AFTER] =
-	    "SELECT id, ts, room, nick, text, deletes FROM messages"
+	    "SELECT " PG_MESSAGE_COLS " FROM messages"
 	    " WHERE id > $1 ORDER BY id LIMIT $2",
 	[PG_ROOMS] =
 	    "SELECT name, last_id, messages, pruned_through FROM rooms"
@@ -79,10 +84,10 @@ static const char *const store_pg_sql[PG__MAX] = {
 	    " WHERE name = $1",
 	[PG_PRUNE_DELETE] =
 	    "DELETE FROM messages WHERE room = $1 AND id <= $2",
-	/* $5 NULL: a new id (the insert trigger's). */
+	/* $6 NULL: a new id (the insert trigger's). */
 	[PG_IMPORT] =
-	    "INSERT INTO messages (room, nick, text, ts, id)"
-	    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+	    "INSERT INTO messages (room, nick, text, ts, \"user\", id)"
+	    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
 	[PG_SIZE] = "SELECT pg_database_size(current_database())",
 };
 
@@ -297,9 +302,9 @@ pg_int(const PGresult *r, int i, int c)
 int
 pg_rows(const PGresult *r, struct chat_list *out)
 {
-	int n = PQntuples(r);
+	int n = PQntuples(r), u = PQfnumber(r, "user");
 
-	assert(n == 0 || PQnfields(r) >= 6);
+	assert(n == 0 || (PQnfields(r) >= 7 && u >= 0));
 	for (int i = 0; i < n; i++) {
 		if (PQgetisnull(r, i, 0))
 			continue;   /* a read's row of figures alone */
@@ -308,6 +313,9 @@ pg_rows(const PGresult *r, struct chat_list *out)
 		    PQgetvalue(r, i, 4)) == -1)
 			return -1;
 		out->v[out->n - 1].deletes = pg_int(r, i, 5);
+		if (chat_message_set_user(&out->v[out->n - 1],
+		    PQgetisnull(r, i, u) ? NULL : PQgetvalue(r, i, u)) == -1)
+			return -1;
 	}
 	return 0;
 }
@@ -406,7 +414,7 @@ store_pg_read(struct store *s, const char *room, const struct store_query *q,
 	if ((r = pg_run(s, k, 3, v, "store_read", &e)) == NULL)
 		return e;
 	/* The outer join leaves at least the row of figures. */
-	assert(PQntuples(r) >= 1 && PQnfields(r) == 9);
+	assert(PQntuples(r) >= 1 && PQnfields(r) == 10);
 	if (out != NULL && pg_rows(r, out) == -1) {
 		log_warnx("store_read: out of memory");
 		pg_list_truncate(out, n0);

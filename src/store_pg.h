@@ -127,8 +127,8 @@ int pg_schema_check(PGconn *c, const char *fn);
 /* --- store_pg_write.c ---------------------------------------------------- */
 
 enum chat_error store_pg_append(struct store *s, const char *room,
-    const char *nick, const char *text, const char *client_id,
-    struct chat_message *out, bool *created);
+    const char *user, const char *nick, const char *text,
+    const char *client_id, struct chat_message *out, bool *created);
 enum chat_error store_pg_delete(struct store *s, int64_t id,
     struct chat_message *tomb);
 enum chat_error store_pg_prune(struct store *s,

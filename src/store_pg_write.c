@@ -25,18 +25,18 @@
 static store_group_commit_fn pg_commit_batch;
 static struct store_group pgq = STORE_GROUP_INIT(pgq, pg_commit_batch);
 
-/* The message an earlier send with this client_id stored (on any host),
- * into *m; CHAT_E_INTERNAL if it is gone (deleted since the INSERT saw
- * it). */
+/* The message an earlier send of the same user with this client_id
+ * stored (on any host), into *m; CHAT_E_INTERNAL if it is gone (deleted
+ * since the INSERT saw it) or another user's. */
 static enum chat_error
 pg_find_cid(struct store *s, struct store_group_send *p)
 {
-	const char *v[] = { p->room, p->nick, p->client_id };
+	const char *v[] = { p->room, p->nick, p->client_id, p->user };
 	struct chat_list l = { 0 };
 	enum chat_error e = CHAT_OK;
 	PGresult *r = NULL;
 
-	if ((r = pg_run(s, PG_FIND_CID, 3, v, "store_append", &e)) == NULL)
+	if ((r = pg_run(s, PG_FIND_CID, 4, v, "store_append", &e)) == NULL)
 		return e;
 	if (pg_rows(r, &l) == -1 || l.n == 0)
 		e = CHAT_E_INTERNAL;
@@ -54,14 +54,15 @@ static enum chat_error
 pg_store_one(struct store *s, struct store_group_send *p)
 {
 	char ts[24];
-	const char *v[] = { p->room, p->nick, p->text, ts, p->client_id };
+	const char *v[] = { p->room, p->nick, p->text, ts, p->user,
+	    p->client_id };
 	enum chat_error e = CHAT_OK;
 	PGresult *r = NULL;
 
 	p->m.ts = chat_now_ms();
 	snprintf(ts, sizeof(ts), "%" PRId64, p->m.ts);
 	if ((r = pg_run(s, p->client_id != NULL ? PG_INSERT_CID : PG_INSERT,
-	    p->client_id != NULL ? 5 : 4, v, "store_append", &e)) == NULL)
+	    p->client_id != NULL ? 6 : 5, v, "store_append", &e)) == NULL)
 		return e;
 	p->made = PQntuples(r) == 1;
 	if (p->made)
@@ -87,12 +88,15 @@ pg_commit_batch(struct store *s, struct store_group_send *batch)
 }
 
 enum chat_error
-store_pg_append(struct store *s, const char *room, const char *nick,
-    const char *text, const char *client_id, struct chat_message *out,
-    bool *created)
+store_pg_append(struct store *s, const char *room, const char *user,
+    const char *nick, const char *text, const char *client_id,
+    struct chat_message *out, bool *created)
 {
-	return store_group_append(&pgq, s, s->uri, room, nick, text,
-	    client_id, out, created);
+	struct store_group_send me = { .room = room, .user = user,
+	    .nick = nick, .text = text, .client_id = client_id,
+	    .db = s->uri };
+
+	return store_group_append(&pgq, s, &me, out, created);
 }
 
 /* --- moderation -------------------------------------------------------- */
@@ -302,14 +306,14 @@ static enum chat_error
 pg_import_one(struct store *s, const struct chat_message *m, size_t *stored)
 {
 	char ts[24], id[24];
-	const char *v[] = { m->room, m->nick, m->text, ts,
+	const char *v[] = { m->room, m->nick, m->text, ts, m->user,
 	    m->id > 0 ? id : NULL };
 	enum chat_error e = CHAT_OK;
 	PGresult *r = NULL;
 
 	snprintf(ts, sizeof(ts), "%" PRId64, m->ts);
 	snprintf(id, sizeof(id), "%" PRId64, m->id);
-	if ((r = pg_run(s, PG_IMPORT, 5, v, "store_import", &e)) == NULL)
+	if ((r = pg_run(s, PG_IMPORT, 6, v, "store_import", &e)) == NULL)
 		return e;
 	*stored += (size_t)strtoul(PQcmdTuples(r), NULL, 10);
 	PQclear(r);

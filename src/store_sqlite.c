@@ -16,9 +16,9 @@
 
 /*
  * Every statement the program runs after store_open, prepared once. Rows
- * of messages are always (id, ts, room, nick, text, deletes) so one
- * function reads them all. STMT_BEFORE with INT64_MAX is "the newest": the
- * same range scan of messages_room_id, backwards; history reads skip
+ * of messages are always MESSAGE_COLS, (id, ts, room, nick, text,
+ * deletes, user), so one function reads them all. STMT_BEFORE with
+ * INT64_MAX is "the newest": the same range scan of messages_room_id, backwards; history reads skip
  * tombstones, reads after a cursor (STMT_SINCE, STMT_AFTER) carry them.
  *
  * The newest id is max(id), not sqlite_sequence: it is the newest row a
@@ -29,27 +29,29 @@
  *
  * enum store_stmt (store_sqlite.h) names them; this table is their SQL.
  */
+#define MESSAGE_COLS "id, ts, room, nick, text, deletes, user"
 static const char *const store_sql[STMT__MAX] = {
 	[STMT_BEGIN] = "BEGIN",
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
 	[STMT_INSERT] =
-	    "INSERT INTO messages (room, nick, text, ts)"
-	    " VALUES (?1, ?2, ?3, ?4)",
+	    "INSERT INTO messages (room, nick, text, ts, user)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5)",
 	[STMT_INSERT_CID] =
-	    "INSERT INTO messages (room, nick, text, ts, client_id)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5)"
+	    "INSERT INTO messages (room, nick, text, ts, user, client_id)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
 	    " ON CONFLICT (room, nick, client_id)"
 	    " WHERE client_id IS NOT NULL DO NOTHING"
 	    " RETURNING id, ts",
 	[STMT_FIND_CID] =
-	    "SELECT id, ts, room, nick, text, deletes FROM messages"
-	    " WHERE room = ?1 AND nick = ?2 AND client_id = ?3",
+	    "SELECT " MESSAGE_COLS " FROM messages"
+	    " WHERE room = ?1 AND nick = ?2 AND client_id = ?3"
+	    " AND user IS ?4",
 	[STMT_SINCE] =
-	    "SELECT id, ts, room, nick, text, deletes FROM messages"
+	    "SELECT " MESSAGE_COLS " FROM messages"
 	    " WHERE room = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
 	[STMT_BEFORE] =
-	    "SELECT id, ts, room, nick, text, deletes FROM messages"
+	    "SELECT " MESSAGE_COLS " FROM messages"
 	    " WHERE room = ?1 AND id < ?2 AND deletes IS NULL"
 	    " ORDER BY id DESC LIMIT ?3",
 	/* A room emptied by retention still starts readers after what was
@@ -59,7 +61,7 @@ static const char *const store_sql[STMT__MAX] = {
 	    " WHERE name = ?1",
 	[STMT_MAX_ID] = "SELECT max(id) FROM messages",
 	[STMT_AFTER] =
-	    "SELECT id, ts, room, nick, text, deletes FROM messages"
+	    "SELECT " MESSAGE_COLS " FROM messages"
 	    " WHERE id > ?1 ORDER BY id LIMIT ?2",
 	[STMT_ROOMS] =
 	    "SELECT name, last_id, messages, pruned_through FROM rooms"
@@ -83,10 +85,10 @@ static const char *const store_sql[STMT__MAX] = {
 	    " WHERE name = ?1",
 	[STMT_PRUNE_DELETE] =
 	    "DELETE FROM messages WHERE room = ?1 AND id <= ?2",
-	/* ?5 NULL: a new id. */
+	/* ?6 NULL: a new id. */
 	[STMT_IMPORT] =
-	    "INSERT INTO messages (room, nick, text, ts, id)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING",
+	    "INSERT INTO messages (room, nick, text, ts, user, id)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
 };
 
 /* SQLite's own busy handler sleeps 1, 2, 5, 10 ... 100 ms between tries:
@@ -262,8 +264,8 @@ col_text(sqlite3_stmt *st, int i)
 	return t != NULL ? (const char *)t : "";
 }
 
-/* Runs a bound statement k whose rows are (id, ts, room, nick, text,
- * deletes) and appends them to out. */
+/* Runs a bound statement k whose rows are MESSAGE_COLS and appends them
+ * to out. */
 enum chat_error
 store_rows(struct store *s, enum store_stmt k, const char *fn,
     struct chat_list *out)
@@ -281,6 +283,12 @@ store_rows(struct store *s, enum store_stmt k, const char *fn,
 			break;
 		}
 		out->v[out->n - 1].deletes = sqlite3_column_int64(st, 5);
+		if (chat_message_set_user(&out->v[out->n - 1],
+		    (const char *)sqlite3_column_text(st, 6)) == -1) {
+			log_warnx("%s: out of memory", fn);
+			e = CHAT_E_INTERNAL;
+			break;
+		}
 	}
 	if (e == CHAT_OK && rc != SQLITE_DONE)
 		e = store_fail(s, fn, rc);
@@ -302,16 +310,17 @@ bind_text(sqlite3_stmt *st, int i, const char *v)
 	return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 }
 
-/* Binds ?1 room, ?2 nick, ?3 text, ?4 ts. */
+/* Binds ?1 room, ?2 nick, ?3 text, ?4 ts, ?5 user (NULL: SQL NULL). */
 int
 bind_message(sqlite3_stmt *st, const char *room, const char *nick,
-    const char *text, int64_t ts)
+    const char *text, int64_t ts, const char *user)
 {
 	int rc;
 
 	if ((rc = bind_text(st, 1, room)) != SQLITE_OK ||
 	    (rc = bind_text(st, 2, nick)) != SQLITE_OK ||
-	    (rc = bind_text(st, 3, text)) != SQLITE_OK)
+	    (rc = bind_text(st, 3, text)) != SQLITE_OK ||
+	    (rc = bind_text(st, 5, user)) != SQLITE_OK)
 		return rc;
 	return sqlite3_bind_int64(st, 4, ts);
 }

@@ -66,8 +66,8 @@ void store_sqlite_free(struct store *s);
 int store_sqlite_migrate(const struct store_options *o);
 bool store_sqlite_readonly(struct store *s);
 enum chat_error store_sqlite_append(struct store *s, const char *room,
-    const char *nick, const char *text, const char *client_id,
-    struct chat_message *out, bool *created);
+    const char *user, const char *nick, const char *text,
+    const char *client_id, struct chat_message *out, bool *created);
 enum chat_error store_sqlite_read(struct store *s, const char *room,
     const struct store_query *q, struct chat_list *out,
     struct store_read_info *info);
@@ -152,7 +152,7 @@ enum chat_error store_int(struct store *s, enum store_stmt k, const char *fn,
 const char *col_text(sqlite3_stmt *st, int i);
 
 /* Runs a bound statement k whose rows are (id, ts, room, nick, text,
- * deletes) and appends them to out (on failure some may have been
+ * deletes, user) and appends them to out (on failure some may have been
  * appended: see list_truncate). */
 enum chat_error store_rows(struct store *s, enum store_stmt k, const char *fn,
     struct chat_list *out);
@@ -163,9 +163,9 @@ void list_truncate(struct chat_list *l, size_t n);
 /* Binds v to ?i without copying it: it must outlive the statement's run. */
 int bind_text(sqlite3_stmt *st, int i, const char *v);
 
-/* Binds ?1 room, ?2 nick, ?3 text, ?4 ts. */
+/* Binds ?1 room, ?2 nick, ?3 text, ?4 ts, ?5 user (NULL: SQL NULL). */
 int bind_message(sqlite3_stmt *st, const char *room, const char *nick,
-    const char *text, int64_t ts);
+    const char *text, int64_t ts, const char *user);
 
 /* --- store_wake.c: the notify file ------------------------------------ */
 

@@ -184,7 +184,8 @@ ws_on_text(struct hub *h, struct waiter *w, const struct ws_event *ev)
 		hub_drop(h, w, true);
 		return -1;
 	}
-	e = json_parse_ws(ev->data, ev->len, &s->req, &cid, &why);
+	e = json_parse_ws(ev->data, ev->len, c->user[0] ? c->user : NULL,
+	    &s->req, &cid, &why);
 	if (e == CHAT_OK && limit_send(c->addr, c->user) > 0) {
 		e = CHAT_E_RATE_LIMITED;
 		why = LIMIT_SEND_WHY;

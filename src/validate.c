@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "chat.h"
+#include "identity.h"
 #include "utf8.h"
 
 static bool
@@ -192,6 +193,47 @@ validate_nick_copy(const char *s, size_t len, char **out, const char **why)
 }
 
 enum chat_error
+validate_user(const char *s, const char **why)
+{
+	size_t len, i, n;
+	uint32_t cp = 0;
+
+	if (s == NULL)
+		return CHAT_OK;
+	if ((len = strlen(s)) == 0 || len > CHAT_MAX_USER)
+		return chat_error_why(why, CHAT_E_BAD_USER, "the user name is "
+		    "empty or longer than 128 bytes");
+	if (!utf8_valid(s, len))
+		return chat_error_why(why, CHAT_E_BAD_USER, "the user name is "
+		    "not valid UTF-8");
+	for (i = 0; i < len; i += n) {
+		n = utf8_decode(s + i, len - i, &cp);
+		if (utf8_is_control(cp))
+			return chat_error_why(why, CHAT_E_BAD_USER, "the user "
+			    "name holds a control character");
+		if (utf8_is_white_space(cp) && (i == 0 || i + n == len))
+			return chat_error_why(why, CHAT_E_BAD_USER, "the user "
+			    "name begins or ends with white space");
+	}
+	return CHAT_OK;
+}
+
+enum chat_error
+validate_user_copy(const char *s, char **out, const char **why)
+{
+	enum chat_error e;
+
+	*out = NULL;
+	if (s == NULL)
+		return CHAT_OK;
+	if ((e = validate_user(s, why)) != CHAT_OK)
+		return e;
+	if ((*out = strdup(s)) == NULL)
+		return chat_error_why(why, CHAT_E_INTERNAL, "out of memory");
+	return CHAT_OK;
+}
+
+enum chat_error
 validate_message(const char *room, size_t room_len, const char *nick,
     size_t nick_len, const char *text, size_t text_len,
     struct chat_message *out, const char **why)
@@ -203,8 +245,14 @@ validate_message(const char *room, size_t room_len, const char *nick,
 		return e;
 	if ((out->room = strndup(room, room_len)) == NULL)
 		return chat_error_why(why, CHAT_E_INTERNAL, "out of memory");
-	if ((e = validate_nick_copy(nick, nick_len, &out->nick, why)) != CHAT_OK)
+	if (out->user != NULL) {
+		if ((out->nick = strdup(out->user)) == NULL)
+			return chat_error_why(why, CHAT_E_INTERNAL,
+			    "out of memory");
+	} else if ((e = validate_nick_copy(nick, nick_len, &out->nick,
+	    why)) != CHAT_OK) {
 		return e;
+	}
 	return validate_text(text, text_len, &out->text, &len, why);
 }
 

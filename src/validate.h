@@ -36,9 +36,21 @@ enum chat_error validate_text(const char *s, size_t len, char **out,
 enum chat_error validate_client_id(const char *s, size_t len,
     const char **why);
 
+/* user: a name the web server authenticated (identity.h) or an imported
+ * message's "user": 1-128 bytes (CHAT_MAX_USER) of valid UTF-8, no
+ * control characters, no Unicode White_Space at either end (it would not
+ * survive as a nick). NULL passes (anonymous). CHAT_E_BAD_USER otherwise. */
+enum chat_error validate_user(const char *s, const char **why);
+
+/* validate_user, then *out is a new string of s (NULL for NULL). */
+enum chat_error validate_user_copy(const char *s, char **out,
+    const char **why);
+
 /* room, nick and text of a message from outside the API (admin import),
  * checked as a send's are: on CHAT_OK out->room, out->nick (trimmed) and
- * out->text (normalised) are new strings. On failure some may be set:
+ * out->text (normalised) are new strings. When out->user is set already
+ * (validate_user_copy), nick is not read: out->nick is the user name, as
+ * for a signed-in sender. On failure some may be set:
  * chat_message_clear(out) frees them. */
 struct chat_message;
 enum chat_error validate_message(const char *room, size_t room_len,

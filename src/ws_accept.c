@@ -309,7 +309,8 @@ door_upgrade(struct door *d, int fd, const struct http_request *rq)
 	int64_t cursor, life = d->cfg->sse_lifetime;
 	int handle;
 
-	if ((e = door_check(d, rq, room, &q, accept, &why)) != CHAT_OK) {
+	if ((e = door_check(d, rq, room, &q, accept, &why)) != CHAT_OK ||
+	    (e = validate_user(identity_ws(rq), NULL)) != CHAT_OK) {
 		door_error(d, fd, rq, e, why);
 		return;
 	}
@@ -498,7 +499,8 @@ door_store(struct door *d)
 	if (first == NULL)
 		return;
 	for (s = first; s != NULL; s = s->next)
-		s->e = store_append(d->store, s->room, s->req.nick,
+		s->e = store_append_as(d->store, s->room,
+		    s->conn->user[0] ? s->conn->user : NULL, s->req.nick,
 		    s->req.text, s->req.client_id, &s->m, &s->created);
 	pthread_mutex_lock(&d->lock);
 	for (s = first; s != NULL; s = next) {

@@ -137,6 +137,11 @@ export class Api {
     });
   }
 
+  /** GET /me: {user} - who the web server signed in, null if no one. */
+  me({ signal } = {}) {
+    return this.request('GET', '/me', { signal, timeout: 15000 });
+  }
+
   rooms({ signal } = {}) {
     return this.request('GET', '/rooms', { signal, timeout: 15000 });
   }

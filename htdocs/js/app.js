@@ -39,10 +39,17 @@ const els = {
   joinHint: $('join-hint'),
   composer: $('composer'),
   nick: $('nick'),
+  nickField: $('nick-field'),
+  signedIn: $('signed-in'),
+  me: $('me'),
   message: $('message'),
   counter: $('counter'),
   error: $('composer-error'),
 };
+
+// The user the web server signed in (GET /api/me), null when no one: then
+// messages go out under that name (the server takes it, not the Name box).
+let signedInAs = null;
 
 const api = new Api(apiBase());
 const outbox = new Outbox(api);
@@ -88,8 +95,25 @@ const view = new MessageView({
     autosize();
     els.message.focus();
   },
-  myNick: () => trimNick(els.nick.value),
+  myNick: () => myName(),
 });
+
+/** The name this page sends under: the signed-in user's, else the Name box's. */
+function myName() {
+  return signedInAs ?? trimNick(els.nick.value);
+}
+
+/** Shows who the server says this is, instead of the Name box. */
+function signIn(user) {
+  if (typeof user !== 'string' || !user) return;
+  signedInAs = user;
+  els.me.textContent = user;
+  els.me.title = user;
+  els.signedIn.hidden = false;
+  els.nickField.hidden = true;
+  view.refreshMine();
+  if (document.activeElement === els.nick || document.activeElement === document.body) els.message.focus();
+}
 
 // ---- rooms ---------------------------------------------------------------
 
@@ -237,7 +261,7 @@ function receive(all) {
     rooms.push({ name: room, messages: added.length, last_id: added[added.length - 1].id });
   }
   if (document.hidden) {
-    const me = trimNick(els.nick.value);
+    const me = myName();
     unread += added.filter((m) => m.nick !== me).length;
     updateTitle();
   } else {
@@ -293,7 +317,7 @@ function showError(text) {
 }
 
 function send() {
-  const nickErr = nickProblem(els.nick.value);
+  const nickErr = signedInAs ? null : nickProblem(els.nick.value);
   if (nickErr) {
     els.nick.setAttribute('aria-invalid', 'true');
     showError(nickErr);
@@ -313,8 +337,8 @@ function send() {
     return;
   }
   showError('');
-  saveNick();
-  outbox.add(room, els.nick.value, text);
+  if (!signedInAs) saveNick();
+  outbox.add(room, myName(), text);
   els.message.value = '';
   updateCounter();
   autosize();
@@ -529,6 +553,7 @@ enterRoom(roomFromHash() || DEFAULT_ROOM);
 refreshRooms();
 if (!els.nick.value) els.nick.focus();
 else els.message.focus();
+api.me().then((r) => signIn(r.user)).catch(() => { /* an older server: no /me */ });
 
 window.fcgichat = {
   state: () => (browserOffline ? 'offline' : liveState.state),
@@ -537,6 +562,7 @@ window.fcgichat = {
   role: () => liveState.role,
   lastId: () => (live ? live.cursor : 0),
   room: () => room,
+  user: () => signedInAs,
   ids: () => view.ids(),
   historyState: () => view.historyState,
   outbox: () => outbox.items.map(({ client_id, room: r, text, status, error }) =>

@@ -245,7 +245,18 @@ export class MessageView {
     const avatar = el('span', `avatar ${color}`, initial(m.nick));
     avatar.setAttribute('aria-hidden', 'true');
     const meta = el('div', 'msg-meta');
-    meta.append(el('span', `nick ${color}`, m.nick), ' ', timeEl(m.ts));
+    const nick = el('span', `nick ${color}`, m.nick);
+    meta.append(nick);
+    if (m.user) {
+      // Signed in by the web server: the name is theirs, not a chosen one.
+      root.classList.add('verified');
+      nick.title = m.user;
+      const badge = el('span', 'verified-badge', '✓');
+      badge.title = `Signed in as ${m.user}`;
+      badge.setAttribute('aria-label', 'verified');
+      meta.append(badge);
+    }
+    meta.append(' ', timeEl(m.ts));
     const body = el('div', 'msg-text');
     appendLinkified(body, m.text);
     root.append(avatar, meta, body);
@@ -258,6 +269,7 @@ export class MessageView {
     const root = item.el;
     const newDay = !prev || dayKey(prev.msg.ts) !== dayKey(m.ts);
     const cont = !newDay && prev.msg.nick === m.nick &&
+      (prev.msg.user ?? null) === (m.user ?? null) &&
       m.ts - prev.msg.ts < GROUP_MS && m.ts >= prev.msg.ts;
     root.classList.toggle('cont', cont);
     root.classList.toggle('mine', m.nick === this.opts.myNick());

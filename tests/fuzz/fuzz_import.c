@@ -2,7 +2,8 @@
  * first byte picks JSON lines (json_parse_message) or CSV (csv_split,
  * csv_message), the rest is one record. A message accepted either way has
  * fields that pass their validators as they are (room, trimmed nick,
- * normalised text); a refused one leaves nothing behind. CSV fields lie
+ * normalised text, user; with a user the nick is the user name); a
+ * refused one leaves nothing behind. CSV fields lie
  * inside the record, and a record rebuilt from them splits into the same
  * fields. */
 #include <assert.h>
@@ -29,13 +30,18 @@ check_message(enum chat_error e, const struct chat_message *m,
 
 	if (e != CHAT_OK) {
 		assert(why != NULL);
-		assert(m->room == NULL && m->nick == NULL && m->text == NULL);
+		assert(m->room == NULL && m->nick == NULL && m->text == NULL &&
+		    m->user == NULL);
 		return;
 	}
 	assert(m->id >= 0 && m->ts >= 0);
 	assert(validate_room(m->room, strlen(m->room), NULL) == CHAT_OK);
-	assert(validate_nick(m->nick, strlen(m->nick), &start, &len, NULL) ==
-	    CHAT_OK && start == 0 && len == strlen(m->nick));
+	if (m->user != NULL)
+		assert(validate_user(m->user, NULL) == CHAT_OK &&
+		    strcmp(m->nick, m->user) == 0);
+	else
+		assert(validate_nick(m->nick, strlen(m->nick), &start, &len,
+		    NULL) == CHAT_OK && start == 0 && len == strlen(m->nick));
 	assert(validate_text(m->text, strlen(m->text), &text, &len, NULL) ==
 	    CHAT_OK && strcmp(text, m->text) == 0);
 	free(text);

@@ -87,6 +87,28 @@ check_cjson_agrees(const uint8_t *data, size_t size,
 	cJSON_Delete(o);
 }
 
+/* The same body from a signed-in sender: the nick is never read, so the
+ * outcome is the anonymous one's but where that was bad_nick, and an
+ * accepted send differs only in its nick, the user name. */
+static void
+check_as_user(const uint8_t *data, size_t size, enum chat_error anon,
+    const struct send_request *a)
+{
+	struct send_request r;
+	enum chat_error e;
+
+	e = json_parse_send((const char *)data, size, "Zo\xc3\xab", &r, NULL);
+	assert(e != CHAT_E_BAD_NICK);
+	assert(anon == CHAT_E_BAD_NICK || e == anon);
+	if (e == CHAT_OK) {
+		assert(strcmp(r.nick, "Zo\xc3\xab") == 0);
+		if (anon == CHAT_OK)
+			assert(strcmp(r.text, a->text) == 0 &&
+			    (r.client_id == NULL) == (a->client_id == NULL));
+	}
+	send_request_clear(&r);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -94,19 +116,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *why = NULL;
 	enum chat_error e;
 
-	e = json_parse_send((const char *)data, size, &r, &why);
+	e = json_parse_send((const char *)data, size, NULL, &r, &why);
 	if (e != CHAT_OK) {
 		assert(e == CHAT_E_BAD_JSON || e == CHAT_E_BAD_NICK ||
 		    e == CHAT_E_BAD_TEXT || e == CHAT_E_BAD_CLIENT_ID ||
 		    e == CHAT_E_INTERNAL);
 		assert(why != NULL);
 		assert(r.nick == NULL && r.text == NULL && r.client_id == NULL);
+		check_as_user(data, size, e, &r);
 		return 0;
 	}
 	assert(size > 0 && utf8_valid((const char *)data, size));
 	check_fields(&r);
 	check_encoded(&r);
 	check_cjson_agrees(data, size, &r);
+	check_as_user(data, size, e, &r);
 	send_request_clear(&r);
 	return 0;
 }

@@ -127,7 +127,7 @@ describe('stats', () => {
       }
     }
     assert.equal(s.database.last_id, sent[2].id);
-    assert.equal(s.database.schema, 2);
+    assert.equal(s.database.schema, 3);
     assert.ok(s.database.size_bytes > 0);
     assert.ok(s.database.messages >= 3);
     assert.deepEqual(s.retention, { days: 0, messages: 0, interval_s: 300 });
@@ -218,7 +218,7 @@ describe('--check', () => {
     assert.equal(run(['--init'], { FCGICHAT_DB: db }).status, 0);
     const r = check();
     assert.equal(r.status, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /fcgichat: ok: .*schema 2, newest id 0/);
+    assert.match(r.stdout, /fcgichat: ok: .*schema 3, newest id 0/);
     assert.doesNotMatch(r.stdout, /error:/);
   });
 
@@ -249,12 +249,12 @@ describe('--check', () => {
     ON.version(db, 1);
     let r = check();
     assert.equal(r.status, 1);
-    assert.match(r.stdout, /schema version 1, this program needs 2: run `fcgichat.fcgi --init`/);
+    assert.match(r.stdout, /schema version 1, this program needs 3: run `fcgichat.fcgi --init`/);
     ON.version(db, 99);
     r = check();
     assert.equal(r.status, 1);
     assert.match(r.stdout, /schema version 99, newer than this program/);
-    ON.version(db, 2);
+    ON.version(db, 3);
     assert.equal(check().status, 0);
   });
 
@@ -435,8 +435,8 @@ describe('history: export, import, delete', () => {
     const r = admin(srv, ['export', 'io', '--csv']);
     assert.equal(r.status, 0);
     const rows = r.stdout.split('\r\n');
-    assert.equal(rows[0], 'id,ts,time,room,nick,text');
-    assert.match(rows[1], /^\d+,\d+,\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z,"io","op","plain"$/);
+    assert.equal(rows[0], 'id,ts,time,room,nick,text,user');
+    assert.match(rows[1], /^\d+,\d+,\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z,"io","op","plain",$/);
     assert.ok(r.stdout.includes('"two\nlines"'));
     assert.ok(r.stdout.includes('"quote "" and \\ back"'));
   });
@@ -466,7 +466,7 @@ describe('history: export, import, delete', () => {
     ].join('\n'));
     im = run(['admin', 'import', file, '--csv'], { FCGICHAT_DB: other });
     assert.equal(im.status, 1, 'bad rows fail the import');
-    assert.match(im.stderr, /sheet\.csv:5: a record has 6 fields/);
+    assert.match(im.stderr, /sheet\.csv:5: a record has 7 fields/);
     assert.match(im.stderr, /sheet\.csv:6: room may only hold/);
     assert.equal(im.stdout.trim(), 'imported 2 messages, skipped 0 (id in use), 2 bad lines');
     const rows = run(['admin', 'export', 'sheet'], { FCGICHAT_DB: other }).stdout.trim().split('\n').map((l) => JSON.parse(l));

@@ -257,8 +257,9 @@ function pgWorker(dir, uri, state) {
 //              or parked); quiet() waits until they hold none; queued()
 //              connections waiting for them to accept; stop(), start(),
 //              restart(), log(), sql(q), cleanup()
-//   auth       true: a Basic login is asked for (see above); authFile
-//              the password file
+//   auth       true: a Basic login is asked for (see above), or a list of
+//              the users to have instead of USERS; authFile the
+//              password file
 //   It returns once every worker is serving and holds no connection
 //   (where the set of workers is fixed): counts taken then are idle ones.
 export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs = FCGID_PROCS, env = {}, dir, store = STORE, db, auth = false } = {}) {
@@ -274,7 +275,7 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
   const statePath = pg ? path.join(dir, 'chat') : dbPath;
   const bin = pg ? pgWorker(dir, dbPath, statePath) : BIN;
   const logPath = path.join(dir, 'server.log');
-  const authFile = auth ? writePasswordFile(dir) : null;
+  const authFile = auth ? writePasswordFile(dir, Array.isArray(auth) ? auth : USERS) : null;
   const init = spawnSync(BIN, ['--init'], { env: { ...process.env, ...env, FCGICHAT_DB: dbPath }, encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`fcgichat --init failed: ${init.stderr}`);
   const apache = frontend !== 'lighttpd';
@@ -410,8 +411,14 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
-  await server.start();
-  if (fixedProcs) await server.quiet();
+  try {
+    await server.start();
+    if (fixedProcs) await server.quiet();
+  } catch (e) {
+    // A server left running would keep the test process alive for good.
+    await server.cleanup().catch(() => {});
+    throw e;
+  }
   return server;
 }
 

@@ -166,7 +166,7 @@ describe('two hosts, one database', () => {
     assert.match(rooms.stdout, /\nx\t/);
     const ok = run(['--check'], { FCGICHAT_DB: db });
     assert.equal(ok.status, 0, ok.stdout + ok.stderr);
-    assert.match(ok.stdout, /ok: postgresql:.*schema 2/);
+    assert.match(ok.stdout, /ok: postgresql:.*schema 3/);
     const empty = pgDatabase();
     const bad = run(['--check'], { FCGICHAT_DB: empty });
     assert.equal(bad.status, 1);

@@ -251,8 +251,10 @@ test_export_csv(void **state)
 
 	put(f, "lobby", "a \"b\"", "x,y\nz");
 	assert_int_equal(RUN(f, &out, "export", "lobby", "--csv"), 0);
-	assert_true(strncmp(out, "id,ts,time,room,nick,text\r\n1,", 29) == 0);
-	assert_non_null(strstr(out, "Z,\"lobby\",\"a \"\"b\"\"\",\"x,y\nz\"\r\n"));
+	assert_true(strncmp(out, "id,ts,time,room,nick,text,user\r\n1,", 34) ==
+	    0);
+	assert_non_null(strstr(out,
+	    "Z,\"lobby\",\"a \"\"b\"\"\",\"x,y\nz\",\r\n"));
 	free(out);
 	/* An empty or unknown room exports nothing, successfully. */
 	assert_int_equal(RUN(f, &out, "export", "nobody"), 0);

@@ -29,7 +29,7 @@ okn(const char *body, size_t len, const char *nick, const char *text,
 	struct send_request r;
 	const char *why = NULL;
 
-	if (json_parse_send(body, len, &r, &why) != CHAT_OK)
+	if (json_parse_send(body, len, NULL, &r, &why) != CHAT_OK)
 		fail_msg("%s: %s", body, why);
 	assert_string_equal(r.nick, nick);
 	assert_string_equal(r.text, text);
@@ -54,7 +54,7 @@ badn(const char *body, size_t len, enum chat_error e)
 {
 	struct send_request r = { (char *)1, (char *)1, (char *)1 };
 	const char *why = NULL;
-	enum chat_error got = json_parse_send(body, len, &r, &why);
+	enum chat_error got = json_parse_send(body, len, NULL, &r, &why);
 
 	if (got != e)
 		fail_msg("%s: got %d, want %d (%s)", body, got, e,
@@ -63,6 +63,75 @@ badn(const char *body, size_t len, enum chat_error e)
 	assert_null(r.nick);
 	assert_null(r.text);
 	assert_null(r.client_id);
+}
+
+/* A signed-in sender's send: the nick is the user's, whatever the body
+ * says, or when it says none; the rest is checked as ever. */
+static void
+test_send_as_user(void **state)
+{
+	static const char *const bodies[] = {
+		"{\"nick\":\"bob\",\"text\":\"hi\"}",
+		"{\"text\":\"hi\"}",
+		"{\"nick\":42,\"text\":\"hi\"}",
+		"{\"nick\":\"\\u0000\",\"text\":\"hi\"}",
+		"{\"type\":\"send\",\"nick\":\"bob\",\"text\":\"hi\"}",
+	};
+	struct send_request r;
+	const char *why = NULL;
+	char *cid = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		assert_int_equal(json_parse_send(bodies[i], strlen(bodies[i]),
+		    "Zoë", &r, &why), CHAT_OK);
+		assert_string_equal(r.nick, "Zoë");
+		assert_string_equal(r.text, "hi");
+		send_request_clear(&r);
+	}
+	assert_int_equal(json_parse_ws(bodies[4], strlen(bodies[4]), "alice",
+	    &r, &cid, &why), CHAT_OK);
+	assert_string_equal(r.nick, "alice");
+	send_request_clear(&r);
+	assert_int_equal(json_parse_send("{\"text\":\"\"}", 11, "alice", &r,
+	    &why), CHAT_E_BAD_TEXT);
+	assert_null(r.nick);
+	/* Anonymous: the nick is required as ever. */
+	assert_int_equal(json_parse_send(bodies[1], strlen(bodies[1]), NULL,
+	    &r, &why), CHAT_E_BAD_NICK);
+}
+
+/* An exported message with "user": checked, and its nick is the user. */
+static void
+test_parse_message_user(void **state)
+{
+	struct chat_message m;
+	const char *why = NULL;
+	const char *ok1 = "{\"room\":\"r\",\"nick\":\"x\",\"text\":\"t\","
+	    "\"user\":\"alice\"}";
+	const char *anon = "{\"room\":\"r\",\"nick\":\"x\",\"text\":\"t\","
+	    "\"user\":null}";
+	const char *bad1 = "{\"room\":\"r\",\"nick\":\"x\",\"text\":\"t\","
+	    "\"user\":\" alice\"}";
+	const char *bad2 = "{\"room\":\"r\",\"nick\":\"x\",\"text\":\"t\","
+	    "\"user\":7}";
+
+	(void)state;
+	assert_int_equal(json_parse_message(ok1, strlen(ok1), 5, &m, &why),
+	    CHAT_OK);
+	assert_string_equal(m.user, "alice");
+	assert_string_equal(m.nick, "alice");
+	chat_message_clear(&m);
+	assert_int_equal(json_parse_message(anon, strlen(anon), 5, &m, &why),
+	    CHAT_OK);
+	assert_null(m.user);
+	assert_string_equal(m.nick, "x");
+	chat_message_clear(&m);
+	assert_int_equal(json_parse_message(bad1, strlen(bad1), 5, &m, &why),
+	    CHAT_E_BAD_USER);
+	assert_null(m.user);
+	assert_int_equal(json_parse_message(bad2, strlen(bad2), 5, &m, &why),
+	    CHAT_E_BAD_USER);
 }
 
 static void
@@ -422,6 +491,19 @@ test_message(void **state)
 	assert_int_equal(json_message(&b, &m), 0);
 	assert_string_equal(b.data, "{\"id\":9223372036854775807,\"room\":"
 	    "\"r\",\"nick\":\"n\",\"text\":\"t\",\"ts\":0}");
+	/* A signed-in sender's: "user" after "nick". */
+	buf_reset(&b);
+	m.user = "al\"ice";
+	assert_int_equal(json_message(&b, &m), 0);
+	assert_string_equal(b.data, "{\"id\":9223372036854775807,\"room\":"
+	    "\"r\",\"nick\":\"n\",\"user\":\"al\\\"ice\",\"text\":\"t\","
+	    "\"ts\":0}");
+	buf_reset(&b);
+	assert_int_equal(json_me(&b, "alice"), 0);
+	assert_string_equal(b.data, "{\"user\":\"alice\"}");
+	buf_reset(&b);
+	assert_int_equal(json_me(&b, NULL), 0);
+	assert_string_equal(b.data, "{\"user\":null}");
 	buf_free(&b);
 }
 
@@ -590,7 +672,7 @@ test_parse_encode_round_trip(void **state)
 	cJSON *o;
 
 	(void)state;
-	assert_int_equal(json_parse_send(body, strlen(body), &r, NULL),
+	assert_int_equal(json_parse_send(body, strlen(body), NULL, &r, NULL),
 	    CHAT_OK);
 	assert_int_equal(json_string(&b, r.text), 0);
 	assert_non_null(o = cJSON_Parse(b.data));
@@ -612,7 +694,7 @@ test_parse_ws(void **state)
 	char *cid;
 
 	(void)state;
-#define WS(s) json_parse_ws(s, strlen(s), &r, &cid, &why)
+#define WS(s) json_parse_ws(s, strlen(s), NULL, &r, &cid, &why)
 	assert_int_equal(WS("{\"type\":\"send\",\"nick\":\" al \","
 	    "\"text\":\"hi\",\"client_id\":\"c1\"}"), CHAT_OK);
 	assert_string_equal(r.nick, "al");
@@ -692,6 +774,8 @@ main(void)
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_encoder_oom),
 		cmocka_unit_test(test_parse_encode_round_trip),
+		cmocka_unit_test(test_send_as_user),
+		cmocka_unit_test(test_parse_message_user),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

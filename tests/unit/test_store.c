@@ -498,6 +498,50 @@ send_cid(struct fx *f, const char *room, const char *nick, const char *text,
 	return store_append(f->s, room, nick, text, cid, m, created);
 }
 
+/* A signed-in sender's message keeps its user through the store: the
+ * answer, every read, and a retry with client_id, which finds only the
+ * same user's message (an anonymous nick equal to the user name does not
+ * get it). Anonymous messages have none. */
+static void
+test_user(void **state)
+{
+	struct fx *f = *state;
+	struct store_query q = { 0, -1, 10 };
+	struct chat_message m, again;
+	struct chat_list l = { 0 };
+	bool created;
+
+	assert_int_equal(store_append_as(f->s, "who", "alice", "alice", "hi",
+	    "c1", &m, &created), CHAT_OK);
+	assert_true(created);
+	assert_string_equal(m.user, "alice");
+	assert_int_equal(store_append_as(f->s, "who", "alice", "alice", "again",
+	    "c1", &again, &created), CHAT_OK);
+	assert_false(created);
+	assert_int_equal(again.id, m.id);
+	assert_string_equal(again.user, "alice");
+	chat_message_clear(&again);
+	assert_int_not_equal(store_append(f->s, "who", "alice", "forged",
+	    "c1", &again, &created), CHAT_OK);
+	assert_int_equal(store_append(f->s, "who", "bob", "anon", NULL,
+	    &again, &created), CHAT_OK);
+	assert_null(again.user);
+	chat_message_clear(&again);
+	assert_int_equal(store_read(f->s, "who", &q, &l, NULL), CHAT_OK);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].user, "alice");
+	assert_string_equal(l.v[0].text, "hi");
+	assert_null(l.v[1].user);
+	chat_list_clear(&l);
+	assert_int_equal(store_read_after(f->s, 0, 10, &l), CHAT_OK);
+	assert_string_equal(l.v[0].user, "alice");
+	assert_null(l.v[1].user);
+	chat_list_clear(&l);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM history WHERE "
+	    "user = 'alice' AND nick = 'alice'"), 1);
+	chat_message_clear(&m);
+}
+
 static void
 test_idempotent_client_id(void **state)
 {
@@ -994,6 +1038,7 @@ main(void)
 		T(test_read_before_paging),
 		T(test_read_after),
 		T(test_idempotent_client_id),
+		T(test_user),
 		T(test_rooms),
 		T(test_shell_insert),
 		T(test_shell_delete_update),

@@ -67,8 +67,10 @@ static enum chat_error
 send1(struct store *s, const char *cid, struct chat_message *out,
     bool *created)
 {
-	return store_group_append(&group, s, "test.db", "lobby", "ann", "hi",
-	    cid, out, created);
+	struct store_group_send me = { .room = "lobby", .nick = "ann",
+	    .text = "hi", .client_id = cid, .db = "test.db" };
+
+	return store_group_append(&group, s, &me, out, created);
 }
 
 static void
