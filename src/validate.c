@@ -34,6 +34,25 @@ validate_room(const char *s, size_t len, const char **why)
 	return CHAT_OK;
 }
 
+enum chat_error
+validate_user(const char *s, size_t len, const char **why)
+{
+	size_t i = 0, n;
+	uint32_t cp;
+
+	if (len == 0 || len > CHAT_MAX_USER)
+		return chat_error_why(why, CHAT_E_BAD_PARAM,
+		    "a user name is 1-128 bytes");
+	while (i < len) {
+		if ((n = utf8_decode(s + i, len - i, &cp)) == 0 ||
+		    utf8_is_control(cp))
+			return chat_error_why(why, CHAT_E_BAD_PARAM, "a user "
+			    "name is UTF-8 without control characters");
+		i += n;
+	}
+	return CHAT_OK;
+}
+
 /*
  * Finds the span of s[0..len) left after trimming White_Space at both ends.
  * Returns -1 if s is not valid UTF-8; *tlen is 0 when all of it is white.

@@ -36,6 +36,11 @@ enum chat_error validate_text(const char *s, size_t len, char **out,
 enum chat_error validate_client_id(const char *s, size_t len,
     const char **why);
 
+/* user (a member of a private room, the other one of a DM): 1-128 bytes
+ * of UTF-8 with no control characters, as a web server's REMOTE_USER
+ * may be. CHAT_E_BAD_PARAM otherwise. */
+enum chat_error validate_user(const char *s, size_t len, const char **why);
+
 /* room, nick and text of a message from outside the API (admin import),
  * checked as a send's are: on CHAT_OK out->room, out->nick (trimmed) and
  * out->text (normalised) are new strings. On failure some may be set:
