@@ -108,7 +108,9 @@ static const char *const store_pg_sql[PG__MAX] = {
 	    "SELECT member FROM room_members WHERE room = $1"
 	    " ORDER BY member COLLATE \"C\"",
 	[PG_ROOMS_FOR] =
-	    "SELECT name, last_id, messages, pruned_through, NULL, NULL"
+	    "SELECT * FROM ("
+	    "SELECT name, last_id, messages, pruned_through, NULL AS kind,"
+	    " NULL AS direct"
 	    " FROM rooms WHERE messages > 0 AND left(name, 3) <> 'dm-'"
 	    " AND name NOT IN (SELECT room FROM private_rooms)"
 	    " UNION ALL"
@@ -118,7 +120,7 @@ static const char *const store_pg_sql[PG__MAX] = {
 	    "  AND o.member <> $1 AND p.kind = 'direct' LIMIT 1)"
 	    " FROM room_members m JOIN private_rooms p ON p.room = m.room"
 	    " LEFT JOIN rooms r ON r.name = p.room WHERE m.member = $1"
-	    " ORDER BY 1 COLLATE \"C\"",
+	    ") AS v ORDER BY name COLLATE \"C\"",
 };
 
 /* SQLSTATE classes and codes of failures that may heal by themselves
