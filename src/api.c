@@ -336,23 +336,32 @@ api_wait_acquire(struct request *r, int *handle)
 }
 
 /* Hands the request, with its waiting handle, to the hub with initial as
- * its first bytes. The request is consumed either way: returns true. */
+ * its first bytes. Returns true once the request is consumed; false after
+ * answering 500 (out of memory), the handle given back. */
 static bool
 api_park(struct request *r, enum hub_kind kind, int handle, int64_t cursor,
     int64_t seen, bool behind, int64_t deadline, const struct buf *initial)
 {
+	/* The user's string lives in the request, which releasing frees. */
+	char *user = r->user != NULL ? strdup(r->user) : NULL;
 	struct hub_park_req p = {
 		.kind = kind, .room = r->room, .cursor = cursor,
 		.limit = r->q.limit, .seen = seen, .behind = behind,
 		.deadline_ms = deadline, .initial = initial,
-		.limit_handle = handle, .user = r->user,
+		.limit_handle = handle, .user = user,
 		.access_version = r->access_version,
 	};
 
+	if (r->user != NULL && user == NULL) {
+		limit_wait_release(handle);
+		reply_error(r, CHAT_E_INTERNAL, NULL);
+		return false;
+	}
 	if (fcgi_release(r->fr, &p.fd, &p.request_id) == 0)
 		hub_park(r->t->hub, &p);
 	else
 		limit_wait_release(handle);
+	free(user);
 	return true;
 }
 
@@ -478,6 +487,7 @@ api_events(struct request *r)
 	struct chat_list l = { 0 };
 	struct store_read_info in = { 0 };
 	int64_t cursor, life = t->cfg->sse_lifetime;
+	bool parked;
 	enum chat_error e;
 	int handle;
 
@@ -501,11 +511,11 @@ api_events(struct request *r)
 		sse_row(&t->out, &t->tmp, &l.v[i]);
 		cursor = l.v[i].id;
 	}
-	api_park(r, HUB_SSE, handle, cursor, in.db_max,
+	parked = api_park(r, HUB_SSE, handle, cursor, in.db_max,
 	    l.n == (size_t)sq.limit, life ? chat_mono_ms() + life * 1000 : 0,
 	    &t->out);
 	chat_list_clear(&l);
-	return true;
+	return parked;
 }
 
 static bool
