@@ -80,6 +80,10 @@ struct chat_room_list {
 	size_t n, cap;
 };
 
+/* Appends a zeroed room to l and returns it, or NULL when out of memory
+ * (l unchanged). */
+struct chat_room *chat_room_list_add(struct chat_room_list *l);
+
 /* Frees the array. Accepts NULL. */
 void chat_room_list_clear(struct chat_room_list *l);
 

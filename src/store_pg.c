@@ -513,17 +513,10 @@ store_pg_size(struct store *s, int64_t *db_bytes, int64_t *wal_bytes)
 static int
 room_push(struct chat_room_list *l, const PGresult *r, int i)
 {
-	struct chat_room *v;
-	size_t cap;
+	struct chat_room *v = chat_room_list_add(l);
 
-	if (l->n == l->cap) {
-		cap = l->cap ? l->cap * 2 : 16;
-		if ((v = realloc(l->v, cap * sizeof(*v))) == NULL)
-			return -1;
-		l->v = v;
-		l->cap = cap;
-	}
-	v = &l->v[l->n++];
+	if (v == NULL)
+		return -1;
 	snprintf(v->name, sizeof(v->name), "%s", PQgetvalue(r, i, 0));
 	v->last_id = pg_int(r, i, 1);
 	v->messages = pg_int(r, i, 2);

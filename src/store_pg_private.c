@@ -120,11 +120,11 @@ store_pg_private_make(struct store *s, const char *room,
 	return e;
 }
 
-enum chat_error
-store_pg_members_edit(struct store *s, const char *room, bool add,
-    const char *const *users, size_t n)
+/* Begins a transaction on private room, its row locked:
+ * CHAT_E_NOT_FOUND (rolled back) when it is not private. */
+static enum chat_error
+pg_private_begin(struct store *s, const char *room, const char *fn)
 {
-	static const char fn[] = "store_members_edit";
 	bool private = false;
 	enum chat_error e;
 
@@ -133,25 +133,32 @@ store_pg_members_edit(struct store *s, const char *room, bool add,
 	if ((e = pg_private_find(s, room, fn, &private)) == CHAT_OK &&
 	    !private)
 		e = CHAT_E_NOT_FOUND;
-	if (e == CHAT_OK)
-		e = pg_members_run(s, room, add, users, n, fn);
-	return pg_end(s, e, fn);
+	if (e != CHAT_OK)
+		pg_rollback(s);
+	return e;
+}
+
+enum chat_error
+store_pg_members_edit(struct store *s, const char *room, bool add,
+    const char *const *users, size_t n)
+{
+	static const char fn[] = "store_members_edit";
+	enum chat_error e;
+
+	if ((e = pg_private_begin(s, room, fn)) != CHAT_OK)
+		return e;
+	return pg_end(s, pg_members_run(s, room, add, users, n, fn), fn);
 }
 
 enum chat_error
 store_pg_private_drop(struct store *s, const char *room)
 {
 	static const char fn[] = "store_private_drop";
-	bool private = false;
 	enum chat_error e;
 
-	if ((e = pg_exec(s, "BEGIN", fn)) != CHAT_OK)
+	if ((e = pg_private_begin(s, room, fn)) != CHAT_OK)
 		return e;
-	if ((e = pg_private_find(s, room, fn, &private)) == CHAT_OK &&
-	    !private)
-		e = CHAT_E_NOT_FOUND;
-	if (e == CHAT_OK)
-		e = pg_texts(s, PG_MEMBERS_DEL, fn, 1, &room, NULL);
+	e = pg_texts(s, PG_MEMBERS_DEL, fn, 1, &room, NULL);
 	if (e == CHAT_OK)
 		e = pg_texts(s, PG_PRIVATE_DEL, fn, 1, &room, NULL);
 	return pg_end(s, e, fn);

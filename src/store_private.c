@@ -128,21 +128,34 @@ store_sqlite_private_make(struct store *s, const char *room,
 	return e;
 }
 
-enum chat_error
-store_sqlite_members_edit(struct store *s, const char *room, bool add,
-    const char *const *users, size_t n)
+/* Begins a write transaction on private room: CHAT_E_NOT_FOUND (rolled
+ * back) when it is not private. */
+static enum chat_error
+store_private_begin(struct store *s, const char *room, const char *fn)
 {
-	static const char fn[] = "store_members_edit";
 	bool private = false;
 	enum chat_error e;
 
 	if ((e = store_step(s, STMT_BEGIN_WRITE, fn)) != CHAT_OK)
 		return e;
-	e = store_find(s, STMT_PRIVATE_KIND, fn, room, &private, NULL);
-	if (e == CHAT_OK && !private)
+	if ((e = store_find(s, STMT_PRIVATE_KIND, fn, room, &private,
+	    NULL)) == CHAT_OK && !private)
 		e = CHAT_E_NOT_FOUND;
-	if (e == CHAT_OK)
-		e = store_members_run(s, room, add, users, n, fn);
+	if (e != CHAT_OK)
+		store_rollback(s);
+	return e;
+}
+
+enum chat_error
+store_sqlite_members_edit(struct store *s, const char *room, bool add,
+    const char *const *users, size_t n)
+{
+	static const char fn[] = "store_members_edit";
+	enum chat_error e;
+
+	if ((e = store_private_begin(s, room, fn)) != CHAT_OK)
+		return e;
+	e = store_members_run(s, room, add, users, n, fn);
 	if ((e = store_end(s, e, fn)) == CHAT_OK)
 		store_notify(s);
 	return e;
@@ -152,16 +165,11 @@ enum chat_error
 store_sqlite_private_drop(struct store *s, const char *room)
 {
 	static const char fn[] = "store_private_drop";
-	bool private = false;
 	enum chat_error e;
 
-	if ((e = store_step(s, STMT_BEGIN_WRITE, fn)) != CHAT_OK)
+	if ((e = store_private_begin(s, room, fn)) != CHAT_OK)
 		return e;
-	e = store_find(s, STMT_PRIVATE_KIND, fn, room, &private, NULL);
-	if (e == CHAT_OK && !private)
-		e = CHAT_E_NOT_FOUND;
-	if (e == CHAT_OK)
-		e = store_texts(s, STMT_MEMBERS_DEL, fn, 1, &room);
+	e = store_texts(s, STMT_MEMBERS_DEL, fn, 1, &room);
 	if (e == CHAT_OK)
 		e = store_texts(s, STMT_PRIVATE_DEL, fn, 1, &room);
 	if ((e = store_end(s, e, fn)) == CHAT_OK)

@@ -470,17 +470,10 @@ store_sqlite_max_id(struct store *s, int64_t *out)
 int
 store_room_row(struct chat_room_list *l, sqlite3_stmt *st)
 {
-	struct chat_room *v;
-	size_t cap;
+	struct chat_room *v = chat_room_list_add(l);
 
-	if (l->n == l->cap) {
-		cap = l->cap ? l->cap * 2 : 16;
-		if ((v = realloc(l->v, cap * sizeof(*v))) == NULL)
-			return -1;
-		l->v = v;
-		l->cap = cap;
-	}
-	v = &l->v[l->n++];
+	if (v == NULL)
+		return -1;
 	snprintf(v->name, sizeof(v->name), "%s", col_text(st, 0));
 	v->last_id = sqlite3_column_int64(st, 1);
 	v->messages = sqlite3_column_int64(st, 2);
