@@ -79,7 +79,16 @@ admin_members(struct store *s, const struct admin_cmd *cmd, FILE *out)
 
 	if ((cmd->add || cmd->remove) && admin_users_valid(cmd) == -1)
 		return 1;
-	if (cmd->add || cmd->remove)
+	/* A DM is two users: it may lose one, never gain a third. */
+	if (cmd->add && (e = store_members(s, cmd->room, &m, &kind)) ==
+	    CHAT_OK && kind == CHAT_ROOM_DIRECT) {
+		fprintf(stderr, "fcgichat: admin: %s is a direct message of two "
+		    "users; make a private room for more\n", cmd->room);
+		store_members_clear(&m);
+		return 1;
+	}
+	store_members_clear(&m);
+	if (e == CHAT_OK && (cmd->add || cmd->remove))
 		e = store_members_edit(s, cmd->room, cmd->add, cmd->users,
 		    (size_t)cmd->n_users);
 	if (e == CHAT_OK)

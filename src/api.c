@@ -587,10 +587,11 @@ api_ws(struct request *r)
 static enum chat_error
 private_request_ok(struct request *r, const char **why)
 {
-	if (r->user == NULL)
+	if (r->user == NULL || validate_user(r->user, strlen(r->user), NULL) !=
+	    CHAT_OK)
 		return chat_error_why(why, CHAT_E_FORBIDDEN, "Only a signed-in "
-		    "user (the web server's authentication) can make private "
-		    "rooms and direct messages.");
+		    "user (the web server's authentication, a name of 1-128 "
+		    "bytes) can make private rooms and direct messages.");
 	if ((r->retry_after = limit_send(fcgi_param(r->fr, "REMOTE_ADDR"))) > 0)
 		return CHAT_E_RATE_LIMITED;
 	if (!validate_json_type(fcgi_param(r->fr, "CONTENT_TYPE")))

@@ -236,6 +236,9 @@ describe('private rooms and DMs behind a Basic login', () => {
     assert.equal((await roomsOf(base, 'alice')).find((x) => x.name === room).direct, 'support');
     await assertHidden(srv, room, 'bob');
     assert.equal(admin(srv, 'send', room, 'no sender').status, 2);
+    const third = admin(srv, 'members', room, 'add', 'carol');
+    assert.equal(third.status, 1);
+    assert.match(third.err, /two users/);
     assert.equal(srv.sql(`SELECT count(*) FROM members WHERE room='${room}'`).trim(), '2');
   });
 });
