@@ -167,6 +167,7 @@ FUZZ_TARGETS := \
 	fuzz_query:5000 \
 	fuzz_last_event_id:256 \
 	fuzz_json_send:20000 \
+	fuzz_json_room:20000 \
 	fuzz_import:20000 \
 	fuzz_ws_frame:70000 \
 	fuzz_http_head:20000 \

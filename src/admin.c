@@ -41,12 +41,14 @@ static int admin_export(struct admin_ctx *, const struct admin_cmd *);
 static int admin_import(struct admin_ctx *, const struct admin_cmd *);
 static int admin_delete(struct admin_ctx *, const struct admin_cmd *);
 static int admin_prune(struct admin_ctx *, const struct admin_cmd *);
+static int admin_store(struct admin_ctx *, const struct admin_cmd *);
 
 /* The commands in one screen: name, operands, usage, what runs. */
 static const struct verb {
 	const char *name;
 	int min, max;            /* operands, options not counted */
-	const char *option;      /* the one option it takes, or NULL */
+	const char *option;      /* the one option it takes, or NULL; one
+	                          * ending in a space takes a value */
 	const char *usage;
 	admin_fn fn;
 } verbs[ADMIN__MAX] = {
@@ -58,6 +60,23 @@ static const struct verb {
 	[ADMIN_DELETE] = { "delete", 1, 1, NULL, "admin delete ID",
 	    admin_delete },
 	[ADMIN_PRUNE] = { "prune", 0, 0, NULL, "admin prune", admin_prune },
+	[ADMIN_PRIVATE] = { "private", 2, ADMIN_MAX_OPERANDS + 1, NULL,
+	    "admin private ROOM USER...", admin_store },
+	[ADMIN_PUBLIC] = { "public", 1, 1, NULL, "admin public ROOM",
+	    admin_store },
+	[ADMIN_MEMBERS] = { "members", 1, ADMIN_MAX_OPERANDS + 2, NULL,
+	    "admin members ROOM [add|remove USER...]", admin_store },
+	[ADMIN_DM] = { "dm", 2, 2, NULL, "admin dm USER USER", admin_store },
+	[ADMIN_SEND] = { "send", 2, 2, "--as ", "admin send ROOM --as USER TEXT",
+	    admin_store },
+};
+
+/* The commands of admin_private.c, which work on the store alone. */
+static int (*const store_verbs[ADMIN__MAX])(struct store *,
+    const struct admin_cmd *, FILE *) = {
+	[ADMIN_PRIVATE] = admin_private, [ADMIN_PUBLIC] = admin_public,
+	[ADMIN_MEMBERS] = admin_members, [ADMIN_DM] = admin_dm,
+	[ADMIN_SEND] = admin_send,
 };
 
 /* --- the command line --------------------------------------------------- */
@@ -69,6 +88,35 @@ admin_usage(FILE *f)
 		fprintf(f, "       fcgichat.fcgi %s\n", verbs[v].usage);
 }
 
+/* The operands after ROOM of private, members and send. */
+static int
+admin_room_operands(struct admin_cmd *cmd, char *const ops[], int n,
+    const char **why)
+{
+	int first = 1;
+
+	if (cmd->verb == ADMIN_SEND) {
+		cmd->text = ops[1];
+		if (cmd->as == NULL)
+			*why = "send needs --as USER: who the message is from";
+		return *why ? -1 : 0;
+	}
+	if (cmd->verb == ADMIN_MEMBERS && n > 1) {
+		cmd->add = strcmp(ops[1], "add") == 0;
+		cmd->remove = strcmp(ops[1], "remove") == 0;
+		first = 2;
+		if (!cmd->add && !cmd->remove)
+			*why = "members ROOM takes add or remove";
+		else if (n < 3)
+			*why = "which users?";
+		if (*why)
+			return -1;
+	}
+	for (int i = first; i < n; i++)
+		cmd->users[cmd->n_users++] = ops[i];
+	return 0;
+}
+
 /* Fills the operands of cmd from ops[0..n), checked. */
 static int
 admin_operands(struct admin_cmd *cmd, char *const ops[], int n,
@@ -76,6 +124,18 @@ admin_operands(struct admin_cmd *cmd, char *const ops[], int n,
 {
 	const char *w;
 
+	if (cmd->verb == ADMIN_DM) {
+		cmd->users[0] = ops[0];
+		cmd->users[1] = ops[1];
+		cmd->n_users = 2;
+	} else if (cmd->verb >= ADMIN_PRIVATE) {
+		if (validate_room(ops[0], strlen(ops[0]), &w) != CHAT_OK) {
+			*why = "the room name is 1-64 of A-Z a-z 0-9 _ -";
+			return -1;
+		}
+		cmd->room = ops[0];
+		return admin_room_operands(cmd, ops, n, why);
+	}
 	if (cmd->verb == ADMIN_EXPORT) {
 		if (validate_room(ops[0], strlen(ops[0]), &w) != CHAT_OK) {
 			*why = "the room name is 1-64 of A-Z a-z 0-9 _ -";
@@ -97,7 +157,8 @@ int
 admin_parse(int argc, char *const argv[], struct admin_cmd *out,
     const char **why)
 {
-	char *ops[2];
+	char *ops[ADMIN_MAX_OPERANDS + 2];
+	const char *opt;
 	int v, n = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -113,10 +174,18 @@ admin_parse(int argc, char *const argv[], struct admin_cmd *out,
 		return -1;
 	}
 	out->verb = (enum admin_verb)v;
+	opt = verbs[v].option;
 	for (int i = 1; i < argc; i++) {
-		if (verbs[v].option && strcmp(argv[i], verbs[v].option) == 0)
+		if (opt && strcmp(argv[i], opt) == 0)
 			out->csv = true;
-		else if (argv[i][0] == '-' && argv[i][1] != '\0')
+		else if (opt && opt[strlen(opt) - 1] == ' ' &&
+		    strncmp(argv[i], opt, strlen(opt) - 1) == 0 &&
+		    argv[i][strlen(opt) - 1] == '\0') {
+			if (i + 1 == argc)
+				*why = "an option's value is missing";
+			else
+				out->as = argv[++i];
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0')
 			*why = "unknown option";
 		else if (n == verbs[v].max)
 			*why = "too many operands";
@@ -333,6 +402,12 @@ admin_delete(struct admin_ctx *a, const struct admin_cmd *cmd)
 		    "(tombstone %" PRId64 ")\n", cmd->id, tomb.room, tomb.id);
 	chat_message_clear(&tomb);
 	return e == CHAT_OK ? 0 : 1;
+}
+
+static int
+admin_store(struct admin_ctx *a, const struct admin_cmd *cmd)
+{
+	return store_verbs[cmd->verb](a->store, cmd, a->out);
 }
 
 static int

@@ -15,6 +15,7 @@
 #include "limit.h"
 #include "log.h"
 #include "origin.h"
+#include "private.h"
 #include "query.h"
 #include "sse.h"
 #include "stats.h"
@@ -43,6 +44,7 @@ struct request {
 	struct query_params q;
 	bool body_too_large;
 	const char *user;          /* REMOTE_USER (identity.h), or NULL */
+	int64_t access_version;    /* of the room's access check */
 	const char *cors_origin;   /* echo in Access-Control-Allow-Origin */
 	int retry_after;           /* seconds, for 429 and 503 */
 };
@@ -58,21 +60,31 @@ static bool api_health(struct request *);
 static bool api_stats(struct request *);
 static bool api_ws(struct request *);
 static bool api_me(struct request *);
+static bool api_room_create(struct request *);
+static bool api_dm(struct request *);
+
+/* Who may reach a route's handler: anyone; or, for a room's endpoints,
+ * only those who may see the room (private.h): everyone else gets the
+ * 404 of a room that does not exist. */
+enum route_access { ROUTE_ANYONE, ROUTE_ROOM_VISIBLE };
 
 /* The API in one screen. A '*' segment is a room name. */
 static const struct route {
 	const char *method;
 	const char *pattern;
 	handler_fn fn;
+	enum route_access access;
 } routes[] = {
-	{ "GET", "/rooms/*/messages", api_read },
-	{ "POST", "/rooms/*/messages", api_send },
-	{ "GET", "/rooms/*/events", api_events },
-	{ "GET", "/rooms/*/ws", api_ws },
-	{ "GET", "/rooms", api_rooms },
-	{ "GET", "/health", api_health },
-	{ "GET", "/stats", api_stats },
-	{ "GET", "/me", api_me },
+	{ "GET", "/rooms/*/messages", api_read, ROUTE_ROOM_VISIBLE },
+	{ "POST", "/rooms/*/messages", api_send, ROUTE_ROOM_VISIBLE },
+	{ "GET", "/rooms/*/events", api_events, ROUTE_ROOM_VISIBLE },
+	{ "GET", "/rooms/*/ws", api_ws, ROUTE_ROOM_VISIBLE },
+	{ "GET", "/rooms", api_rooms, ROUTE_ANYONE },
+	{ "POST", "/rooms", api_room_create, ROUTE_ANYONE },
+	{ "POST", "/dm", api_dm, ROUTE_ANYONE },
+	{ "GET", "/health", api_health, ROUTE_ANYONE },
+	{ "GET", "/stats", api_stats, ROUTE_ANYONE },
+	{ "GET", "/me", api_me, ROUTE_ANYONE },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -327,22 +339,32 @@ api_wait_acquire(struct request *r, int *handle)
 }
 
 /* Hands the request, with its waiting handle, to the hub with initial as
- * its first bytes. The request is consumed either way: returns true. */
+ * its first bytes. Returns true once the request is consumed; false after
+ * answering 500 (out of memory), the handle given back. */
 static bool
 api_park(struct request *r, enum hub_kind kind, int handle, int64_t cursor,
     int64_t seen, bool behind, int64_t deadline, const struct buf *initial)
 {
+	/* The user's string lives in the request, which releasing frees. */
+	char *user = r->user != NULL ? strdup(r->user) : NULL;
 	struct hub_park_req p = {
 		.kind = kind, .room = r->room, .cursor = cursor,
 		.limit = r->q.limit, .seen = seen, .behind = behind,
 		.deadline_ms = deadline, .initial = initial,
-		.limit_handle = handle,
+		.limit_handle = handle, .user = user,
+		.access_version = r->access_version,
 	};
 
+	if (r->user != NULL && user == NULL) {
+		limit_wait_release(handle);
+		reply_error(r, CHAT_E_INTERNAL, NULL);
+		return false;
+	}
 	if (fcgi_release(r->fr, &p.fd, &p.request_id) == 0)
 		hub_park(r->t->hub, &p);
 	else
 		limit_wait_release(handle);
+	free(user);
 	return true;
 }
 
@@ -487,6 +509,7 @@ api_events(struct request *r)
 	struct chat_list l = { 0 };
 	struct store_read_info in = { 0 };
 	int64_t cursor, life = t->cfg->sse_lifetime;
+	bool parked;
 	enum chat_error e;
 	int handle;
 
@@ -510,18 +533,18 @@ api_events(struct request *r)
 		sse_row(&t->out, &t->tmp, &l.v[i]);
 		cursor = l.v[i].id;
 	}
-	api_park(r, HUB_SSE, handle, cursor, in.db_max,
+	parked = api_park(r, HUB_SSE, handle, cursor, in.db_max,
 	    l.n == (size_t)sq.limit, life ? chat_mono_ms() + life * 1000 : 0,
 	    &t->out);
 	chat_list_clear(&l);
-	return true;
+	return parked;
 }
 
 static bool
 api_rooms(struct request *r)
 {
 	struct chat_room_list l = { 0 };
-	enum chat_error e = store_rooms(r->t->store, &l);
+	enum chat_error e = store_rooms_for(r->t->store, r->user, &l);
 
 	if (e == CHAT_OK) {
 		buf_reset(&r->t->out);
@@ -590,6 +613,125 @@ api_ws(struct request *r)
 	return false;
 }
 
+/* --- private rooms and DMs ------------------------------------------------ */
+
+/* The checks every room-making request passes first: a user, the send
+ * rate, a JSON body that fits. Returns CHAT_OK or the failure. */
+static enum chat_error
+private_request_ok(struct request *r, const char **why)
+{
+	if (r->user == NULL)
+		return chat_error_why(why, CHAT_E_FORBIDDEN, "Only a signed-in "
+		    "user (the web server's authentication) can make private "
+		    "rooms and direct messages.");
+	if ((r->retry_after = limit_send(fcgi_param(r->fr, "REMOTE_ADDR"),
+	    r->user)) > 0)
+		return CHAT_E_RATE_LIMITED;
+	if (!validate_json_type(fcgi_param(r->fr, "CONTENT_TYPE")))
+		return CHAT_E_UNSUPPORTED_MEDIA_TYPE;
+	if (r->body_too_large)
+		return CHAT_E_TOO_LARGE;
+	return CHAT_OK;
+}
+
+/* Makes rq's private room (its creator a member too) and answers 201,
+ * or 200 when fresh is false and it was there already. */
+static void
+private_room_reply(struct request *r, struct room_request *rq,
+    const char *room, enum chat_room_kind kind, bool fresh)
+{
+	struct api_thread *t = r->t;
+	struct store_members m = { 0 };
+	const char *direct = kind == CHAT_ROOM_DIRECT ? rq->members[0] : NULL;
+	const char **users = malloc((rq->n + 1) * sizeof(*users));
+	enum chat_error e = users ? CHAT_OK : CHAT_E_INTERNAL;
+	bool created = false;
+
+	for (size_t i = 0; e == CHAT_OK && i < rq->n; i++)
+		users[i] = rq->members[i];
+	if (e == CHAT_OK) {
+		users[rq->n] = r->user;
+		e = store_private_make(t->store, room, kind, r->user, users,
+		    rq->n + 1, fresh, &created);
+	}
+	if (e == CHAT_OK)
+		e = store_members(t->store, room, &m, NULL);
+	if (e == CHAT_OK) {
+		buf_reset(&t->out);
+		json_private_room(&t->out, room, direct, m.v, m.n);
+		reply_ok(r, created ? 201 : 200, NULL);
+	} else {
+		reply_error(r, e, e == CHAT_E_CONFLICT ? "A room of that name "
+		    "exists already; pick another name." : NULL);
+	}
+	store_members_clear(&m);
+	free(users);
+}
+
+/* POST /rooms: a private room of the user and the members they name. */
+static bool
+api_room_create(struct request *r)
+{
+	struct room_request rq = { 0 };
+	const char *why = NULL;
+	enum chat_error e;
+
+	if ((e = private_request_ok(r, &why)) == CHAT_OK &&
+	    (e = json_parse_room_create(r->t->body.data, r->t->body.len,
+	    PRIVATE_MAX_MEMBERS - 1, &rq, &why)) == CHAT_OK &&
+	    strncmp(rq.room, PRIVATE_DM_PREFIX, strlen(PRIVATE_DM_PREFIX)) ==
+	    0)
+		e = chat_error_why(&why, CHAT_E_BAD_ROOM, "Room names starting "
+		    "with dm- are kept for direct messages (POST /api/dm).");
+	if (e == CHAT_OK)
+		private_room_reply(r, &rq, rq.room, CHAT_ROOM_PRIVATE, true);
+	else
+		reply_error(r, e, why);
+	room_request_clear(&rq);
+	return false;
+}
+
+/* POST /dm: the DM of the user and another, made on first use. */
+static bool
+api_dm(struct request *r)
+{
+	struct room_request rq = { 0 };
+	char room[CHAT_MAX_ROOM + 1];
+	const char *why = NULL;
+	enum chat_error e;
+
+	if ((e = private_request_ok(r, &why)) == CHAT_OK &&
+	    (e = json_parse_dm(r->t->body.data, r->t->body.len, &rq, &why)) ==
+	    CHAT_OK && strcmp(rq.members[0], r->user) == 0)
+		e = chat_error_why(&why, CHAT_E_BAD_PARAM, "A direct message "
+		    "needs another user than yourself.");
+	if (e == CHAT_OK) {
+		private_dm_name(r->user, rq.members[0], room);
+		private_room_reply(r, &rq, room, CHAT_ROOM_DIRECT, false);
+	} else {
+		reply_error(r, e, why);
+	}
+	room_request_clear(&rq);
+	return false;
+}
+
+/* A room route's check before its handler: a room that user may not see
+ * answers as one that does not exist. Returns false after answering. */
+static bool
+api_access(struct request *r)
+{
+	enum chat_error e;
+
+	if (r->route->access != ROUTE_ROOM_VISIBLE)
+		return true;
+	e = private_check(r->t->store, r->room, r->user, &r->access_version);
+	if (e == CHAT_OK)
+		return true;
+	reply_error(r, e, e == CHAT_E_NOT_FOUND ? "There is no such room." :
+	    NULL);
+	return false;
+}
+
 /* --- the entry point ---------------------------------------------------- */
 
 void
@@ -621,7 +763,7 @@ api_handle(struct api_thread *t, struct fcgi_req *fr)
 			    &why);
 		if (e != CHAT_OK)
 			reply_error(&r, e, why);
-		else
+		else if (api_access(&r))
 			consumed = r.route->fn(&r);
 	}
 	if (!consumed)

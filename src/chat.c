@@ -63,6 +63,24 @@ chat_list_clear(struct chat_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+struct chat_room *
+chat_room_list_add(struct chat_room_list *l)
+{
+	struct chat_room *v;
+	size_t cap;
+
+	if (l->n == l->cap) {
+		cap = l->cap ? l->cap * 2 : 16;
+		if ((v = realloc(l->v, cap * sizeof(*v))) == NULL)
+			return NULL;
+		l->v = v;
+		l->cap = cap;
+	}
+	v = &l->v[l->n++];
+	memset(v, 0, sizeof(*v));
+	return v;
+}
+
 void
 chat_room_list_clear(struct chat_room_list *l)
 {

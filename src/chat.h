@@ -60,18 +60,35 @@ void chat_list_clear(struct chat_list *l);
  * oldest first). */
 void chat_list_reverse(struct chat_message *v, size_t n);
 
+/* Longest user name (REMOTE_USER) taken, in bytes; identity.h says why. */
+#define CHAT_MAX_USER 128
+
+/* What kind of room a room is (sql/004_private.sql). */
+enum chat_room_kind {
+	CHAT_ROOM_PUBLIC,
+	CHAT_ROOM_PRIVATE,       /* members only */
+	CHAT_ROOM_DIRECT,        /* members only, exactly two: a DM */
+};
+
 /* A room as listed by GET /api/rooms. */
 struct chat_room {
 	char name[CHAT_MAX_ROOM + 1];
 	int64_t last_id;
 	int64_t messages;
 	int64_t pruned_through;  /* highest id retention removed, 0: none */
+	enum chat_room_kind kind;
+	char direct[CHAT_MAX_USER + 1];  /* a DM: the other member ("" if
+	                                  * none, or not a DM) */
 };
 
 struct chat_room_list {
 	struct chat_room *v;
 	size_t n, cap;
 };
+
+/* Appends a zeroed room to l and returns it, or NULL when out of memory
+ * (l unchanged). */
+struct chat_room *chat_room_list_add(struct chat_room_list *l);
 
 /* Frees the array. Accepts NULL. */
 void chat_room_list_clear(struct chat_room_list *l);

@@ -29,6 +29,8 @@ static const struct chat_error_info infos[CHAT_E__MAX] = {
 	    "There is no such API endpoint." },
 	[CHAT_E_FORBIDDEN] = { 403, "forbidden",
 	    "This origin or address may not use this endpoint." },
+	[CHAT_E_CONFLICT] = { 409, "conflict",
+	    "That already exists; pick another name." },
 	[CHAT_E_UPGRADE_REQUIRED] = { 426, "upgrade_required",
 	    "This endpoint speaks WebSocket: connect with a WebSocket "
 	    "client (Upgrade: websocket)." },
@@ -68,7 +70,8 @@ static const struct {
 	{ 200, "OK" }, { 201, "Created" }, { 204, "No Content" },
 	{ 400, "Bad Request" },
 	{ 403, "Forbidden" }, { 404, "Not Found" },
-	{ 405, "Method Not Allowed" }, { 413, "Payload Too Large" },
+	{ 405, "Method Not Allowed" }, { 409, "Conflict" },
+	{ 413, "Payload Too Large" },
 	{ 415, "Unsupported Media Type" }, { 426, "Upgrade Required" },
 	{ 429, "Too Many Requests" },
 	{ 500, "Internal Server Error" }, { 503, "Service Unavailable" },

@@ -183,6 +183,9 @@ hub_file(struct hub *h, struct waiter *w)
 	}
 	if (waiter_flush(h, w) == -1)
 		return;
+	if (w->access_version < h->access_version &&
+	    hub_access_file(h, w) == -1)
+		return;
 	if (w->seen < h->last_seen || w->behind)
 		waiter_catch_up(h, w);
 }
@@ -362,6 +365,7 @@ hub_main(void *arg)
 			if (now >= fallback)
 				store_wake_drain(h->store);
 			moved = hub_poll_db(h);
+			hub_access_look(h);
 			recheck = told && !moved ? now + RECHECK_MS : 0;
 			fallback = now + FALLBACK_MS;
 		}
@@ -409,7 +413,8 @@ hub_start(const struct hub_options *o)
 	pthread_mutex_init(&h->stop_lock, NULL);
 	pthread_cond_init(&h->stop_cond, NULL);
 	if ((h->store = store_open(&o->store)) == NULL ||
-	    store_max_id(h->store, &h->last_seen) != CHAT_OK)
+	    store_max_id(h->store, &h->last_seen) != CHAT_OK ||
+	    store_access_version(h->store, &h->access_version) != CHAT_OK)
 		goto fail;
 	atomic_store(&h->seen_max, h->last_seen);
 	if ((h->readonly = store_readonly(h->store)))
@@ -459,10 +464,11 @@ hub_park(struct hub *h, const struct hub_park_req *r)
 	    .limit = r->limit, .limit_handle = r->limit_handle,
 	    .behind = r->behind, .cursor = r->cursor, .seen = r->seen,
 	    .end = r->deadline_ms, .last_write = chat_mono_ms(),
-	    .priv = r->priv };
+	    .priv = r->priv, .access_version = r->access_version };
 	conn_init(&w->conn, r->fd, r->request_id);
-	if (r->initial && conn_queue(&w->conn, r->initial->data,
-	    r->initial->len) == -1) {
+	if ((r->user != NULL && (w->user = strdup(r->user)) == NULL) ||
+	    (r->initial && conn_queue(&w->conn, r->initial->data,
+	    r->initial->len) == -1)) {
 		free(w->u.name);
 		waiter_free(w);
 		log_warnx("hub_park: out of memory");

@@ -6,7 +6,13 @@
  * encodes them once (batch.c) and writes them to every waiter with
  * non-blocking writes (conn.c), each in the way of its transport
  * (transport.h). No thread, and no process, per waiting client. The hub
- * lives as long as its process: there is no hub_stop. */
+ * lives as long as its process: there is no hub_stop.
+ *
+ * Private rooms: whenever it looks, the watcher also reads the access
+ * version (store_access_version); when it moved, every waiter of a room
+ * that is now hidden from its user (private.h) is cut off at once: a
+ * long-poll answered empty (its next poll gets 404), an SSE stream
+ * ended, a WebSocket closed with 4404 (hub_access.c). */
 #ifndef HUB_H
 #define HUB_H
 
@@ -57,6 +63,12 @@ struct hub_park_req {
 	void *priv;              /* the transport's own state (WebSocket):
 	                          * the hub hands it to the transport's
 	                          * release hook in every case, failure too */
+	const char *user;        /* who waits (identity.h; copied), NULL:
+	                          * anonymous */
+	int64_t access_version;  /* store_access_version when the caller
+	                          * checked the room (private.h): a waiter
+	                          * checked before a change of members is
+	                          * checked again when filed */
 };
 
 /* Hands a connection to the watcher, from any thread. Returns 0, or -1

@@ -33,6 +33,7 @@ struct hub {
 	pthread_t thread;
 	_Atomic int64_t waiting[HUB__MAX], parked, delivered, dropped;
 	_Atomic int64_t seen_max;
+	int64_t access_version;      /* store_access_version, last read */
 	struct hub_source {          /* hub_add_source */
 		void (*ready)(struct hub *, void *);
 		void *arg;
@@ -69,5 +70,15 @@ int waiter_flush(struct hub *h, struct waiter *w);
 /* w's heap key has come: early (re-keyed), or time to expire, to give up
  * flushing, or to keep an idle stream alive. */
 void waiter_timer(struct hub *h, struct waiter *w, int64_t now);
+
+/* hub_access.c: private rooms. */
+
+/* Reads the access version; when it moved, cuts off every waiter whose
+ * user may no longer see its room. */
+void hub_access_look(struct hub *h);
+
+/* A waiter being filed was checked against an older access version:
+ * checks it again. Returns 0 while w stays, -1 once it is cut off. */
+int hub_access_file(struct hub *h, struct waiter *w);
 
 #endif

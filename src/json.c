@@ -373,6 +373,115 @@ send_request_clear(struct send_request *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* --- private rooms and DMs (POST /api/rooms, POST /api/dm) ------------- */
+
+void
+room_request_clear(struct room_request *r)
+{
+	if (r == NULL)
+		return;
+	free(r->room);
+	for (size_t i = 0; i < r->n; i++)
+		free(r->members[i]);
+	free(r->members);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Adds user name v to out->members unless it is there already. */
+static enum chat_error
+json_take_user(const cJSON *v, struct room_request *out, const char **why)
+{
+	enum chat_error e;
+
+	if (!cJSON_IsString(v))
+		return chat_error_why(why, CHAT_E_BAD_PARAM,
+		    "a user name must be a string");
+	if ((e = validate_member(v->valuestring, why)) !=
+	    CHAT_OK)
+		return e;
+	for (size_t i = 0; i < out->n; i++)
+		if (strcmp(out->members[i], v->valuestring) == 0)
+			return CHAT_OK;
+	if ((out->members[out->n] = strdup(v->valuestring)) == NULL)
+		return chat_error_why(why, CHAT_E_INTERNAL, "out of memory");
+	out->n++;
+	return CHAT_OK;
+}
+
+static enum chat_error
+json_take_members(const cJSON *v, size_t max, struct room_request *out,
+    const char **why)
+{
+	const cJSON *m;
+	enum chat_error e = CHAT_OK;
+	int n;
+
+	if (v == NULL || cJSON_IsNull(v))
+		return CHAT_OK;
+	if (!cJSON_IsArray(v))
+		return chat_error_why(why, CHAT_E_BAD_PARAM,
+		    "members must be an array of user names");
+	if ((n = cJSON_GetArraySize(v)) < 0 || (size_t)n > max)
+		return chat_error_why(why, CHAT_E_BAD_PARAM,
+		    "too many members: see the limit in the API's docs");
+	if (n > 0 && (out->members = calloc((size_t)n,
+	    sizeof(*out->members))) == NULL)
+		return chat_error_why(why, CHAT_E_INTERNAL, "out of memory");
+	cJSON_ArrayForEach(m, v)
+		if ((e = json_take_user(m, out, why)) != CHAT_OK)
+			break;
+	return e;
+}
+
+enum chat_error
+json_parse_room_create(const char *body, size_t len, size_t max_members,
+    struct room_request *out, const char **why)
+{
+	cJSON *root = NULL;
+	const cJSON *room;
+	enum chat_error e;
+
+	memset(out, 0, sizeof(*out));
+	if ((e = json_parse_root(body, len, &root, why)) == CHAT_OK) {
+		room = cJSON_GetObjectItemCaseSensitive(root, "room");
+		if (!cJSON_IsString(room))
+			e = chat_error_why(why, CHAT_E_BAD_ROOM,
+			    "room is required and must be a string");
+		else if ((e = validate_room(room->valuestring,
+		    strlen(room->valuestring), why)) == CHAT_OK &&
+		    (out->room = strdup(room->valuestring)) == NULL)
+			e = chat_error_why(why, CHAT_E_INTERNAL,
+			    "out of memory");
+	}
+	if (e == CHAT_OK)
+		e = json_take_members(cJSON_GetObjectItemCaseSensitive(root,
+		    "members"), max_members, out, why);
+	cJSON_Delete(root);
+	if (e != CHAT_OK)
+		room_request_clear(out);
+	return e;
+}
+
+enum chat_error
+json_parse_dm(const char *body, size_t len, struct room_request *out,
+    const char **why)
+{
+	cJSON *root = NULL;
+	enum chat_error e;
+
+	memset(out, 0, sizeof(*out));
+	if ((e = json_parse_root(body, len, &root, why)) == CHAT_OK &&
+	    (out->members = calloc(1, sizeof(*out->members))) == NULL)
+		e = chat_error_why(why, CHAT_E_INTERNAL, "out of memory");
+	if (e == CHAT_OK)
+		e = json_take_user(cJSON_GetObjectItemCaseSensitive(root,
+		    "user"), out, why);
+	cJSON_Delete(root);
+	if (e != CHAT_OK)
+		room_request_clear(out);
+	return e;
+}
+
 /* --- exported messages (admin import) ---------------------------------- */
 
 /* An optional integer field in [min, 2^53]: absent or null -> def. */

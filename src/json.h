@@ -38,6 +38,38 @@ enum chat_error json_parse_send(const char *body, size_t len,
 /* Frees the strings of r and zeroes it. Accepts NULL. */
 void send_request_clear(struct send_request *r);
 
+/* A validated body of POST /api/rooms ({"room":"r","members":["u",...]})
+ * or POST /api/dm ({"user":"u"}). Strings are owned by the struct; free
+ * with room_request_clear. */
+struct room_request {
+	char *room;        /* POST /api/rooms; NULL for a DM */
+	char **members;    /* distinct user names, in the order given */
+	size_t n;          /* POST /api/dm: 1, the other user */
+};
+
+/* Parses and validates a body of POST /api/rooms: "room" a room name
+ * (bad_room), "members" an optional array of at most max_members
+ * distinct user names (bad_param; a name given twice counts once).
+ * Unknown fields are ignored. Returns CHAT_OK and fills *out, or the
+ * error kind (bad_json, bad_room, bad_param; internal when out of
+ * memory) with *why set and *out zeroed. */
+enum chat_error json_parse_room_create(const char *body, size_t len,
+    size_t max_members, struct room_request *out, const char **why);
+
+/* Parses and validates a body of POST /api/dm: "user", a user name
+ * (bad_param), into out->members[0]. As json_parse_room_create
+ * otherwise. */
+enum chat_error json_parse_dm(const char *body, size_t len,
+    struct room_request *out, const char **why);
+
+/* Frees what r holds and zeroes it. Accepts NULL. */
+void room_request_clear(struct room_request *r);
+
+/* {"room":"r","private":true[,"direct":"u"],"members":[...]}: a private
+ * room just made or opened (members may be NULL, n 0). */
+int json_private_room(struct buf *b, const char *room, const char *direct,
+    char *const *members, size_t n);
+
 /* {"id":1,"room":"r","nick":"n","text":"t","ts":2}, with "user":"u"
  * after "nick" when m->user is set (a verified sender). */
 int json_message(struct buf *b, const struct chat_message *m);

@@ -262,8 +262,36 @@ json_rooms(struct buf *b, const struct chat_room_list *l)
 	for (size_t i = 0; i < l->n; i++) {
 		buf_puts(b, i > 0 ? ",{\"name\":" : "{\"name\":");
 		json_string(b, l->v[i].name);
-		buf_printf(b, ",\"last_id\":%" PRId64 ",\"messages\":%" PRId64
-		    "}", l->v[i].last_id, l->v[i].messages);
+		buf_printf(b, ",\"last_id\":%" PRId64 ",\"messages\":%" PRId64,
+		    l->v[i].last_id, l->v[i].messages);
+		if (l->v[i].kind != CHAT_ROOM_PUBLIC)
+			buf_puts(b, ",\"private\":true");
+		if (l->v[i].kind == CHAT_ROOM_DIRECT) {
+			buf_puts(b, ",\"direct\":");
+			json_string(b, l->v[i].direct);
+		}
+		buf_puts(b, "}");
+	}
+	buf_puts(b, "]}");
+	return b->oom ? -1 : 0;
+}
+
+int
+json_private_room(struct buf *b, const char *room, const char *direct,
+    char *const *members, size_t n)
+{
+	buf_puts(b, "{\"room\":");
+	json_string(b, room);
+	buf_puts(b, ",\"private\":true");
+	if (direct != NULL) {
+		buf_puts(b, ",\"direct\":");
+		json_string(b, direct);
+	}
+	buf_puts(b, ",\"members\":[");
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			buf_puts(b, ",");
+		json_string(b, members[i]);
 	}
 	buf_puts(b, "]}");
 	return b->oom ? -1 : 0;

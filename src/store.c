@@ -6,6 +6,7 @@
 #include "store_engine.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The engine of a path, by its prefix; the first row whose prefix
@@ -191,4 +192,89 @@ store_tombstone_out(enum chat_error e, struct chat_message *m,
 	else
 		chat_message_clear(m);
 	return e;
+}
+
+enum chat_error
+store_room_access(struct store *s, const char *room, const char *user,
+    struct store_access *out)
+{
+	return store_engine_of(s)->room_access(s, room, user, out);
+}
+
+enum chat_error
+store_access_version(struct store *s, int64_t *out)
+{
+	return store_engine_of(s)->access_version(s, out);
+}
+
+enum chat_error
+store_private_make(struct store *s, const char *room,
+    enum chat_room_kind kind, const char *created_by,
+    const char *const *users, size_t n, bool fresh, bool *created)
+{
+	return store_engine_of(s)->private_make(s, room, kind, created_by,
+	    users, n, fresh, created);
+}
+
+enum chat_error
+store_members_edit(struct store *s, const char *room, bool add,
+    const char *const *users, size_t n)
+{
+	return store_engine_of(s)->members_edit(s, room, add, users, n);
+}
+
+enum chat_error
+store_private_drop(struct store *s, const char *room)
+{
+	return store_engine_of(s)->private_drop(s, room);
+}
+
+enum chat_error
+store_members(struct store *s, const char *room, struct store_members *out,
+    enum chat_room_kind *kind)
+{
+	return store_engine_of(s)->members(s, room, out, kind);
+}
+
+enum chat_error
+store_rooms_for(struct store *s, const char *user, struct chat_room_list *out)
+{
+	return store_engine_of(s)->rooms_for(s, user, out);
+}
+
+int
+store_members_push(struct store_members *m, const char *name)
+{
+	char **v, *copy;
+	size_t cap;
+
+	if (m->n == m->cap) {
+		cap = m->cap ? m->cap * 2 : 8;
+		if ((v = realloc(m->v, cap * sizeof(*v))) == NULL)
+			return -1;
+		m->v = v;
+		m->cap = cap;
+	}
+	if ((copy = strdup(name)) == NULL)
+		return -1;
+	m->v[m->n++] = copy;
+	return 0;
+}
+
+void
+store_members_clear(struct store_members *m)
+{
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		free(m->v[i]);
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+enum chat_room_kind
+store_kind_of(const char *kind)
+{
+	return strcmp(kind, "direct") == 0 ? CHAT_ROOM_DIRECT :
+	    CHAT_ROOM_PRIVATE;
 }

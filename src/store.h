@@ -190,6 +190,75 @@ enum chat_error store_size(struct store *s, int64_t *db_bytes,
  * by hand) is left out. On failure *out is as it was. */
 enum chat_error store_rooms(struct store *s, struct chat_room_list *out);
 
+/* --- private rooms (sql/004_private.sql) ------------------------------ */
+
+/* What one look at a room's access found, in one snapshot. */
+struct store_access {
+	int64_t version;         /* access_version: moves with every change
+	                          * of any room's privacy or members */
+	enum chat_room_kind kind;  /* CHAT_ROOM_PUBLIC: not in private_rooms */
+	bool member;             /* user is one of its members (false for a
+	                          * public room, and for user NULL) */
+};
+
+/* Looks up room's kind and whether user (NULL: anonymous) is a member,
+ * with the access version of the same snapshot: one point lookup, made
+ * on every request of a room (private.c decides what it means). On
+ * failure *out is unchanged. */
+enum chat_error store_room_access(struct store *s, const char *room,
+    const char *user, struct store_access *out);
+
+/* The access version alone: the watcher reads it each time it looks and
+ * re-checks its waiters' access when it moved. */
+enum chat_error store_access_version(struct store *s, int64_t *out);
+
+/* Makes room private (kind CHAT_ROOM_PRIVATE or CHAT_ROOM_DIRECT),
+ * created by created_by ("" for an operator), and adds users[0..n) to its
+ * members, in one transaction. fresh: the room must not exist yet (no
+ * row in rooms, not private): CHAT_E_CONFLICT otherwise. Not fresh: a
+ * private room keeps its kind and gains the members; a public one (with
+ * its history) becomes private. *created (may be NULL) tells whether the
+ * room became private now. Wakes the watchers. The caller validates the
+ * names. */
+enum chat_error store_private_make(struct store *s, const char *room,
+    enum chat_room_kind kind, const char *created_by,
+    const char *const *users, size_t n, bool fresh, bool *created);
+
+/* Adds (add) or removes users[0..n) to or from the members of private
+ * room, in one transaction, and wakes the watchers (which cut off the
+ * removed members' waiting clients). CHAT_E_NOT_FOUND when room is not
+ * private; unknown members to remove and members already there are no
+ * error. */
+enum chat_error store_members_edit(struct store *s, const char *room,
+    bool add, const char *const *users, size_t n);
+
+/* Makes private room public again (its members are forgotten) and wakes
+ * the watchers. CHAT_E_NOT_FOUND when it is not private. */
+enum chat_error store_private_drop(struct store *s, const char *room);
+
+/* Members of a room, sorted bytewise. */
+struct store_members {
+	char **v;
+	size_t n, cap;
+};
+
+/* Appends the members of private room to *out (free with
+ * store_members_clear) and sets *kind. CHAT_E_NOT_FOUND when room is not
+ * private. On failure *out is as it was. */
+enum chat_error store_members(struct store *s, const char *room,
+    struct store_members *out, enum chat_room_kind *kind);
+
+/* Frees the names and the array. Accepts NULL. */
+void store_members_clear(struct store_members *m);
+
+/* store_rooms as user (NULL: anonymous) may see them: the public rooms
+ * with messages, and the private rooms user is a member of, with or
+ * without messages, each with its kind and, for a DM, the other member.
+ * Rooms named like a DM (dm-...) that are not private are left out, as
+ * private.c hides them. */
+enum chat_error store_rooms_for(struct store *s, const char *user,
+    struct chat_room_list *out);
+
 /* --- moderation, retention, import ---------------------------------- */
 
 /* Moderation: deletes message id and, in the same transaction, appends a

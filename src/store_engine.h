@@ -42,7 +42,27 @@ struct store_engine {
 	bool (*writable)(const char *);
 	void (*display_path)(const char *, char *, size_t);
 	enum chat_error (*size)(struct store *, int64_t *, int64_t *);
+	enum chat_error (*room_access)(struct store *, const char *,
+	    const char *, struct store_access *);
+	enum chat_error (*access_version)(struct store *, int64_t *);
+	enum chat_error (*private_make)(struct store *, const char *,
+	    enum chat_room_kind, const char *, const char *const *, size_t,
+	    bool, bool *);
+	enum chat_error (*members_edit)(struct store *, const char *, bool,
+	    const char *const *, size_t);
+	enum chat_error (*private_drop)(struct store *, const char *);
+	enum chat_error (*members)(struct store *, const char *,
+	    struct store_members *, enum chat_room_kind *);
+	enum chat_error (*rooms_for)(struct store *, const char *,
+	    struct chat_room_list *);
 };
+
+/* Appends a copy of name to *m. Returns 0, or -1 when out of memory (m
+ * unchanged). */
+int store_members_push(struct store_members *m, const char *name);
+
+/* The kind of a private_rooms.kind text ("direct" or anything else). */
+enum chat_room_kind store_kind_of(const char *kind);
 
 extern const struct store_engine store_sqlite_engine;
 extern const struct store_engine store_pg_engine;

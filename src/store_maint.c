@@ -34,9 +34,7 @@ store_run(struct store *s, enum store_stmt k, const char *fn,
 	return store_step(s, k, fn);
 }
 
-/* Commits the write transaction when e is CHAT_OK, else rolls it back.
- * Returns the outcome. */
-static enum chat_error
+enum chat_error
 store_end(struct store *s, enum chat_error e, const char *fn)
 {
 	if (e == CHAT_OK)

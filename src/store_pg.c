@@ -62,8 +62,8 @@ static const char *const store_pg_sql[PG__MAX] = {
 	    "SELECT " PG_MESSAGE_COLS " FROM messages"
 	    " WHERE id > $1 ORDER BY id LIMIT $2",
 	[PG_ROOMS] =
-	    "SELECT name, last_id, messages, pruned_through FROM rooms"
-	    " WHERE messages > 0 ORDER BY name COLLATE \"C\"",
+	    "SELECT name, last_id, messages, pruned_through, NULL, NULL"
+	    " FROM rooms WHERE messages > 0 ORDER BY name COLLATE \"C\"",
 	/* FOR UPDATE: two moderators deleting one message at once leave
 	 * one tombstone. */
 	[PG_DEL_FIND] =
@@ -89,6 +89,43 @@ static const char *const store_pg_sql[PG__MAX] = {
 	    "INSERT INTO messages (room, nick, text, ts, \"user\", id)"
 	    " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
 	[PG_SIZE] = "SELECT pg_database_size(current_database())",
+	/* Private rooms (store_pg_private.c), as on SQLite. */
+	[PG_ACCESS] =
+	    "SELECT v.version, p.kind, EXISTS (SELECT 1 FROM room_members m"
+	    "  WHERE m.room = $1 AND m.member = $2)"
+	    " FROM access_version v LEFT JOIN private_rooms p ON p.room = $1",
+	[PG_ACCESS_VERSION] = "SELECT version FROM access_version",
+	[PG_PRIVATE_KIND] =
+	    "SELECT kind FROM private_rooms WHERE room = $1 FOR UPDATE",
+	[PG_ROOM_USED] = "SELECT 1 FROM rooms WHERE name = $1",
+	/* Two creators of one room at once: one of them gets no row. */
+	[PG_PRIVATE_ADD] =
+	    "INSERT INTO private_rooms (room, kind, created_by)"
+	    " VALUES ($1, $2, $3) ON CONFLICT (room) DO NOTHING RETURNING room",
+	[PG_PRIVATE_DEL] = "DELETE FROM private_rooms WHERE room = $1",
+	[PG_MEMBER_ADD] =
+	    "INSERT INTO room_members (room, member) VALUES ($1, $2)"
+	    " ON CONFLICT (room, member) DO NOTHING",
+	[PG_MEMBER_DEL] =
+	    "DELETE FROM room_members WHERE room = $1 AND member = $2",
+	[PG_MEMBERS_DEL] = "DELETE FROM room_members WHERE room = $1",
+	[PG_MEMBERS] =
+	    "SELECT member FROM room_members WHERE room = $1"
+	    " ORDER BY member COLLATE \"C\"",
+	[PG_ROOMS_FOR] =
+	    "SELECT * FROM ("
+	    "SELECT name, last_id, messages, pruned_through, NULL AS kind,"
+	    " NULL AS direct"
+	    " FROM rooms WHERE messages > 0 AND left(name, 3) <> 'dm-'"
+	    " AND name NOT IN (SELECT room FROM private_rooms)"
+	    " UNION ALL"
+	    " SELECT p.room, coalesce(r.last_id, 0), coalesce(r.messages, 0),"
+	    " coalesce(r.pruned_through, 0), p.kind,"
+	    " (SELECT o.member FROM room_members o WHERE o.room = p.room"
+	    "  AND o.member <> $1 AND p.kind = 'direct' LIMIT 1)"
+	    " FROM room_members m JOIN private_rooms p ON p.room = m.room"
+	    " LEFT JOIN rooms r ON r.name = p.room WHERE m.member = $1"
+	    ") AS v ORDER BY name COLLATE \"C\"",
 };
 
 /* SQLSTATE classes and codes of failures that may heal by themselves
@@ -484,45 +521,48 @@ store_pg_size(struct store *s, int64_t *db_bytes, int64_t *wal_bytes)
 static int
 room_push(struct chat_room_list *l, const PGresult *r, int i)
 {
-	struct chat_room *v;
-	size_t cap;
+	struct chat_room *v = chat_room_list_add(l);
 
-	if (l->n == l->cap) {
-		cap = l->cap ? l->cap * 2 : 16;
-		if ((v = realloc(l->v, cap * sizeof(*v))) == NULL)
-			return -1;
-		l->v = v;
-		l->cap = cap;
-	}
-	v = &l->v[l->n++];
+	if (v == NULL)
+		return -1;
 	snprintf(v->name, sizeof(v->name), "%s", PQgetvalue(r, i, 0));
 	v->last_id = pg_int(r, i, 1);
 	v->messages = pg_int(r, i, 2);
 	v->pruned_through = pg_int(r, i, 3);
+	v->kind = PQgetisnull(r, i, 4) ? CHAT_ROOM_PUBLIC :
+	    store_kind_of(PQgetvalue(r, i, 4));
+	snprintf(v->direct, sizeof(v->direct), "%s", PQgetvalue(r, i, 5));
 	return 0;
+}
+
+enum chat_error
+pg_room_rows(const PGresult *r, struct chat_room_list *out, const char *fn)
+{
+	size_t n0 = out->n;
+
+	for (int i = 0; i < PQntuples(r); i++) {
+		if (strlen(PQgetvalue(r, i, 0)) > CHAT_MAX_ROOM)
+			continue;
+		if (room_push(out, r, i) == -1) {
+			log_warnx("%s: out of memory", fn);
+			out->n = n0;
+			return CHAT_E_INTERNAL;
+		}
+	}
+	return CHAT_OK;
 }
 
 /* A room name longer than the API allows (made by hand) is left out. */
 static enum chat_error
 store_pg_rooms(struct store *s, struct chat_room_list *out)
 {
-	size_t n0 = out->n;
 	enum chat_error e = CHAT_OK;
 	PGresult *r;
 
 	if ((r = pg_run(s, PG_ROOMS, 0, NULL, "store_rooms", &e)) == NULL)
 		return e;
-	for (int i = 0; i < PQntuples(r) && e == CHAT_OK; i++) {
-		if (strlen(PQgetvalue(r, i, 0)) > CHAT_MAX_ROOM)
-			continue;
-		if (room_push(out, r, i) == -1) {
-			log_warnx("store_rooms: out of memory");
-			e = CHAT_E_INTERNAL;
-		}
-	}
+	e = pg_room_rows(r, out, "store_rooms");
 	PQclear(r);
-	if (e != CHAT_OK)
-		out->n = n0;
 	return e;
 }
 
@@ -546,4 +586,11 @@ const struct store_engine store_pg_engine = {
 	.writable = store_pg_writable,
 	.display_path = store_pg_display_path,
 	.size = store_pg_size,
+	.room_access = store_pg_room_access,
+	.access_version = store_pg_access_version,
+	.private_make = store_pg_private_make,
+	.members_edit = store_pg_members_edit,
+	.private_drop = store_pg_private_drop,
+	.members = store_pg_members,
+	.rooms_for = store_pg_rooms_for,
 };

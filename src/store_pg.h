@@ -47,6 +47,17 @@ enum store_pg_stmt {
 	PG_PRUNE_DELETE,
 	PG_IMPORT,
 	PG_SIZE,
+	PG_ACCESS,
+	PG_ACCESS_VERSION,
+	PG_PRIVATE_KIND,
+	PG_ROOM_USED,
+	PG_PRIVATE_ADD,
+	PG_PRIVATE_DEL,
+	PG_MEMBER_ADD,
+	PG_MEMBER_DEL,
+	PG_MEMBERS_DEL,
+	PG_MEMBERS,
+	PG_ROOMS_FOR,
 	PG__MAX
 };
 
@@ -135,6 +146,28 @@ enum chat_error store_pg_prune(struct store *s,
     const struct store_retention *r, int64_t now_ms, int64_t *removed);
 enum chat_error store_pg_import(struct store *s,
     const struct chat_message *v, size_t n, size_t *stored);
+
+/* --- store_pg_private.c ------------------------------------------------ */
+
+enum chat_error store_pg_room_access(struct store *s, const char *room,
+    const char *user, struct store_access *out);
+enum chat_error store_pg_access_version(struct store *s, int64_t *out);
+enum chat_error store_pg_private_make(struct store *s, const char *room,
+    enum chat_room_kind kind, const char *created_by,
+    const char *const *users, size_t n, bool fresh, bool *created);
+enum chat_error store_pg_members_edit(struct store *s, const char *room,
+    bool add, const char *const *users, size_t n);
+enum chat_error store_pg_private_drop(struct store *s, const char *room);
+enum chat_error store_pg_members(struct store *s, const char *room,
+    struct store_members *out, enum chat_room_kind *kind);
+enum chat_error store_pg_rooms_for(struct store *s, const char *user,
+    struct chat_room_list *out);
+
+/* store_pg.c: appends the rows (name, last_id, messages, pruned_through,
+ * kind, direct) of r to out, leaving out names longer than the API
+ * allows; kind NULL is a public room. On failure out is as it was. */
+enum chat_error pg_room_rows(const PGresult *r, struct chat_room_list *out,
+    const char *fn);
 
 /* --- store_pg_wake.c ----------------------------------------------------- */
 

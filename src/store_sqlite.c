@@ -64,8 +64,8 @@ static const char *const store_sql[STMT__MAX] = {
 	    "SELECT " MESSAGE_COLS " FROM messages"
 	    " WHERE id > ?1 ORDER BY id LIMIT ?2",
 	[STMT_ROOMS] =
-	    "SELECT name, last_id, messages, pruned_through FROM rooms"
-	    " WHERE messages > 0 ORDER BY name",
+	    "SELECT name, last_id, messages, pruned_through, NULL, NULL"
+	    " FROM rooms WHERE messages > 0 ORDER BY name",
 	[STMT_BEGIN_WRITE] = "BEGIN IMMEDIATE",
 	[STMT_DEL_FIND] =
 	    "SELECT room FROM messages WHERE id = ?1 AND deletes IS NULL",
@@ -89,6 +89,41 @@ static const char *const store_sql[STMT__MAX] = {
 	[STMT_IMPORT] =
 	    "INSERT INTO messages (room, nick, text, ts, user, id)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
+	/* Private rooms (store_private.c): always one row, so the version
+	 * comes with the answer. */
+	[STMT_ACCESS] =
+	    "SELECT v.version, p.kind, EXISTS (SELECT 1 FROM room_members m"
+	    "  WHERE m.room = ?1 AND m.member = ?2)"
+	    " FROM access_version v LEFT JOIN private_rooms p ON p.room = ?1",
+	[STMT_ACCESS_VERSION] = "SELECT version FROM access_version",
+	[STMT_PRIVATE_KIND] = "SELECT kind FROM private_rooms WHERE room = ?1",
+	[STMT_ROOM_USED] = "SELECT 1 FROM rooms WHERE name = ?1",
+	[STMT_PRIVATE_ADD] =
+	    "INSERT INTO private_rooms (room, kind, created_by)"
+	    " VALUES (?1, ?2, ?3)",
+	[STMT_PRIVATE_DEL] = "DELETE FROM private_rooms WHERE room = ?1",
+	[STMT_MEMBER_ADD] =
+	    "INSERT INTO room_members (room, member) VALUES (?1, ?2)"
+	    " ON CONFLICT (room, member) DO NOTHING",
+	[STMT_MEMBER_DEL] =
+	    "DELETE FROM room_members WHERE room = ?1 AND member = ?2",
+	[STMT_MEMBERS_DEL] = "DELETE FROM room_members WHERE room = ?1",
+	[STMT_MEMBERS] =
+	    "SELECT member FROM room_members WHERE room = ?1 ORDER BY member",
+	/* The public rooms with messages (not a dm- name), and user's
+	 * private ones; a DM's other member in the last column. */
+	[STMT_ROOMS_FOR] =
+	    "SELECT name, last_id, messages, pruned_through, NULL, NULL"
+	    " FROM rooms WHERE messages > 0 AND substr(name, 1, 3) <> 'dm-'"
+	    " AND name NOT IN (SELECT room FROM private_rooms)"
+	    " UNION ALL"
+	    " SELECT p.room, coalesce(r.last_id, 0), coalesce(r.messages, 0),"
+	    " coalesce(r.pruned_through, 0), p.kind,"
+	    " (SELECT o.member FROM room_members o WHERE o.room = p.room"
+	    "  AND o.member <> ?1 AND p.kind = 'direct' LIMIT 1)"
+	    " FROM room_members m JOIN private_rooms p ON p.room = m.room"
+	    " LEFT JOIN rooms r ON r.name = p.room WHERE m.member = ?1"
+	    " ORDER BY 1",
 };
 
 /* SQLite's own busy handler sleeps 1, 2, 5, 10 ... 100 ms between tries:
@@ -441,57 +476,70 @@ store_sqlite_max_id(struct store *s, int64_t *out)
 	return store_int(s, STMT_MAX_ID, "store_max_id", out);
 }
 
-static int
-room_push(struct chat_room_list *l, const char *name, int64_t last_id,
-    int64_t messages, int64_t pruned_through)
+int
+store_room_row(struct chat_room_list *l, sqlite3_stmt *st)
 {
-	struct chat_room *v;
-	size_t cap;
+	struct chat_room *v = chat_room_list_add(l);
 
-	if (l->n == l->cap) {
-		cap = l->cap ? l->cap * 2 : 16;
-		if ((v = realloc(l->v, cap * sizeof(*v))) == NULL)
-			return -1;
-		l->v = v;
-		l->cap = cap;
-	}
-	v = &l->v[l->n++];
-	snprintf(v->name, sizeof(v->name), "%s", name);
-	v->last_id = last_id;
-	v->messages = messages;
-	v->pruned_through = pruned_through;
+	if (v == NULL)
+		return -1;
+	snprintf(v->name, sizeof(v->name), "%s", col_text(st, 0));
+	v->last_id = sqlite3_column_int64(st, 1);
+	v->messages = sqlite3_column_int64(st, 2);
+	v->pruned_through = sqlite3_column_int64(st, 3);
+	v->kind = sqlite3_column_type(st, 4) == SQLITE_NULL ?
+	    CHAT_ROOM_PUBLIC : store_kind_of(col_text(st, 4));
+	snprintf(v->direct, sizeof(v->direct), "%s", col_text(st, 5));
 	return 0;
 }
 
 /* A room name longer than the API allows (typed in by hand) is left out
- * rather than listed cut short under a name that does not exist. */
-enum chat_error
-store_sqlite_rooms(struct store *s, struct chat_room_list *out)
+ * rather than listed cut short under a name that does not exist. The
+ * rows of STMT_ROOMS have no kind: public. */
+static enum chat_error
+store_room_rows(struct store *s, enum store_stmt k, const char *fn,
+    struct chat_room_list *out)
 {
-	sqlite3_stmt *st = s->st[STMT_ROOMS];
+	sqlite3_stmt *st = s->st[k];
 	size_t n0 = out->n;
 	enum chat_error e = CHAT_OK;
-	const char *name;
 	int rc;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		name = col_text(st, 0);
-		if (strlen(name) > CHAT_MAX_ROOM)
+		if (strlen(col_text(st, 0)) > CHAT_MAX_ROOM)
 			continue;
-		if (room_push(out, name, sqlite3_column_int64(st, 1),
-		    sqlite3_column_int64(st, 2),
-		    sqlite3_column_int64(st, 3)) == -1) {
-			log_warnx("store_rooms: out of memory");
+		if (store_room_row(out, st) == -1) {
+			log_warnx("%s: out of memory", fn);
 			e = CHAT_E_INTERNAL;
 			break;
 		}
 	}
 	if (e == CHAT_OK && rc != SQLITE_DONE)
-		e = store_fail(s, "store_rooms", rc);
+		e = store_fail(s, fn, rc);
 	stmt_done(st);
 	if (e != CHAT_OK)
 		out->n = n0;
 	return e;
+}
+
+enum chat_error
+store_sqlite_rooms(struct store *s, struct chat_room_list *out)
+{
+	return store_room_rows(s, STMT_ROOMS, "store_rooms", out);
+}
+
+enum chat_error
+store_sqlite_rooms_for(struct store *s, const char *user,
+    struct chat_room_list *out)
+{
+	int rc = user != NULL ? bind_text(s->st[STMT_ROOMS_FOR], 1, user) :
+	    SQLITE_OK;
+
+	if (rc != SQLITE_OK) {
+		stmt_done(s->st[STMT_ROOMS_FOR]);
+		return store_fail(s, "store_rooms_for", rc);
+	}
+	return store_room_rows(s, STMT_ROOMS_FOR, "store_rooms_for", out);
 }
 
 const struct store_engine store_sqlite_engine = {
@@ -514,4 +562,11 @@ const struct store_engine store_sqlite_engine = {
 	.writable = store_sqlite_writable,
 	.display_path = store_sqlite_display_path,
 	.size = store_sqlite_size,
+	.room_access = store_sqlite_room_access,
+	.access_version = store_sqlite_access_version,
+	.private_make = store_sqlite_private_make,
+	.members_edit = store_sqlite_members_edit,
+	.private_drop = store_sqlite_private_drop,
+	.members = store_sqlite_members,
+	.rooms_for = store_sqlite_rooms_for,
 };

@@ -41,6 +41,17 @@ enum store_stmt {
 	STMT_PRUNE_MARK,
 	STMT_PRUNE_DELETE,
 	STMT_IMPORT,
+	STMT_ACCESS,
+	STMT_ACCESS_VERSION,
+	STMT_PRIVATE_KIND,
+	STMT_ROOM_USED,
+	STMT_PRIVATE_ADD,
+	STMT_PRIVATE_DEL,
+	STMT_MEMBER_ADD,
+	STMT_MEMBER_DEL,
+	STMT_MEMBERS_DEL,
+	STMT_MEMBERS,
+	STMT_ROOMS_FOR,
 	STMT__MAX
 };
 
@@ -90,6 +101,27 @@ bool store_sqlite_writable(const char *db_path);
 void store_sqlite_display_path(const char *path, char *out, size_t outsz);
 enum chat_error store_sqlite_size(struct store *s, int64_t *db_bytes,
     int64_t *wal_bytes);
+
+/* --- store_private.c: private rooms ---------------------------------- */
+
+enum chat_error store_sqlite_room_access(struct store *s, const char *room,
+    const char *user, struct store_access *out);
+enum chat_error store_sqlite_access_version(struct store *s, int64_t *out);
+enum chat_error store_sqlite_private_make(struct store *s, const char *room,
+    enum chat_room_kind kind, const char *created_by,
+    const char *const *users, size_t n, bool fresh, bool *created);
+enum chat_error store_sqlite_members_edit(struct store *s, const char *room,
+    bool add, const char *const *users, size_t n);
+enum chat_error store_sqlite_private_drop(struct store *s, const char *room);
+enum chat_error store_sqlite_members(struct store *s, const char *room,
+    struct store_members *out, enum chat_room_kind *kind);
+enum chat_error store_sqlite_rooms_for(struct store *s, const char *user,
+    struct chat_room_list *out);
+
+/* store_sqlite.c: appends a row (name, last_id, messages, pruned_through,
+ * kind, direct) of statement st to out; kind NULL is a public room. -1
+ * when out of memory. */
+int store_room_row(struct chat_room_list *out, sqlite3_stmt *st);
 
 /* --- store_schema.c: retries outside SQLite's busy handler ------------- */
 
@@ -141,6 +173,11 @@ enum chat_error store_step(struct store *s, enum store_stmt k,
 
 /* Rolls back the open transaction, if any. */
 void store_rollback(struct store *s);
+
+/* Commits the write transaction when e is CHAT_OK, else rolls it back.
+ * Returns the outcome. */
+enum chat_error store_end(struct store *s, enum chat_error e,
+    const char *fn);
 
 /* Runs a bound statement k for one integer: its first column into *out,
  * 0 when there is no row or it is NULL. */

@@ -41,6 +41,8 @@ struct waiter {
 	int64_t last_write;          /* mono ms */
 	struct timer timer;          /* key <= the real next timer */
 	void *priv;                  /* the transport's own state, or NULL */
+	char *user;                  /* who waits, NULL: anonymous */
+	int64_t access_version;      /* when its room's access was checked */
 };
 
 /* A transport's hooks. Each returns 0 while w stays, or -1 once it is
@@ -63,6 +65,9 @@ struct transport {
 	 * response with hub_send(..., true). A worker that stops would end
 	 * its streams here too (a WebSocket's close frame). */
 	int (*expire)(struct hub *h, struct waiter *w);
+	/* Optional: w's user may no longer see its room (a private room's
+	 * member removed): ends w as its transport says so. NULL: expire. */
+	int (*revoke)(struct hub *h, struct waiter *w);
 	/* Optional: w has written nothing for the keepalive interval
 	 * (hub_options.keepalive_s): an SSE comment, a WebSocket ping. The
 	 * hub re-arms the timer after 0. NULL: no idle timer. */

@@ -147,6 +147,14 @@ ws_expire(struct hub *h, struct waiter *w)
 	return ws_send_close(h, w, WS_CLOSE_GOING_AWAY, "reconnect with since");
 }
 
+/* The user was removed from the private room: 4404, as the 404 of a
+ * room that does not exist; reconnecting gets that 404. */
+static int
+ws_revoke(struct hub *h, struct waiter *w)
+{
+	return ws_send_close(h, w, WS_CLOSE_NOT_FOUND, "not_found");
+}
+
 /* Idle: a ping keeps the web server's read timeout (lighttpd's
  * max-read-idle counts the client's pongs) and proxies from cutting the
  * socket; the keepalive frame is what a page's script can see. */
@@ -301,6 +309,7 @@ const struct transport transport_ws = {
 	.close_on_stop = true,
 	.deliver = ws_deliver,
 	.expire = ws_expire,
+	.revoke = ws_revoke,
 	.on_timer = ws_keepalive,
 	.on_readable = ws_readable,
 	.release = ws_release,

@@ -234,6 +234,13 @@ validate_user_copy(const char *s, char **out, const char **why)
 }
 
 enum chat_error
+validate_member(const char *s, const char **why)
+{
+	return validate_user(s != NULL ? s : "", why) == CHAT_OK ? CHAT_OK :
+	    CHAT_E_BAD_PARAM;
+}
+
+enum chat_error
 validate_message(const char *room, size_t room_len, const char *nick,
     size_t nick_len, const char *text, size_t text_len,
     struct chat_message *out, const char **why)

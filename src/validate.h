@@ -46,6 +46,10 @@ enum chat_error validate_user(const char *s, const char **why);
 enum chat_error validate_user_copy(const char *s, char **out,
     const char **why);
 
+/* A member named in a request body (a private room's, the other one of a
+ * DM): validate_user's rules, but the client's mistake: CHAT_E_BAD_PARAM. */
+enum chat_error validate_member(const char *s, const char **why);
+
 /* room, nick and text of a message from outside the API (admin import),
  * checked as a send's are: on CHAT_OK out->room, out->nick (trimmed) and
  * out->text (normalised) are new strings. When out->user is set already

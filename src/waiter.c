@@ -40,6 +40,7 @@ waiter_free(struct waiter *w)
 		hub_transports[w->kind]->release(w);
 	conn_close(&w->conn, false);
 	limit_wait_release(w->limit_handle);
+	free(w->user);
 	free(w);
 }
 

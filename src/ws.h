@@ -28,7 +28,9 @@ enum ws_close_code {
 	WS_CLOSE_NO_STATUS = 1005,    /* a close without a code (never sent) */
 	WS_CLOSE_BAD_DATA = 1007,     /* invalid UTF-8 in a text message */
 	WS_CLOSE_TOO_BIG = 1009,      /* a message over the size cap */
-	WS_CLOSE_INTERNAL = 1011      /* out of memory */
+	WS_CLOSE_INTERNAL = 1011,     /* out of memory */
+	WS_CLOSE_NOT_FOUND = 4404     /* the user may no longer see the room
+	                               * (a private room's member removed) */
 };
 
 /* --- handshake ---------------------------------------------------------- */

@@ -28,6 +28,7 @@
 #include "limit.h"
 #include "log.h"
 #include "origin.h"
+#include "private.h"
 #include "query.h"
 #include "stats.h"
 #include "store.h"
@@ -226,10 +227,12 @@ door_room(const char *prefix, const char *path, char *room,
 }
 
 /* Checks the upgrade request as api.c checks a request: route, room,
- * query, Origin, then the upgrade itself. */
+ * query, Origin, who may see the room (*version: the access version of
+ * that look), then the upgrade itself. */
 static enum chat_error
 door_check(struct door *d, const struct http_request *rq, char *room,
-    struct query_params *q, char accept[WS_ACCEPT_LEN + 1], const char **why)
+    struct query_params *q, char accept[WS_ACCEPT_LEN + 1], int64_t *version,
+    const char **why)
 {
 	enum chat_error e;
 
@@ -245,6 +248,10 @@ door_check(struct door *d, const struct http_request *rq, char *room,
 		return chat_error_why(why, CHAT_E_FORBIDDEN, "Pages of another "
 		    "origin may not open a WebSocket to this chat; the "
 		    "server's FCGICHAT_ALLOW_ORIGINS lists those that may.");
+	if ((e = private_check(d->store, room, identity_ws(rq), version)) !=
+	    CHAT_OK)
+		return chat_error_why(why, e, e == CHAT_E_NOT_FOUND ?
+		    "There is no such room." : NULL);
 	if (ws_handshake(rq->upgrade, rq->connection, rq->ws_version,
 	    rq->ws_key, accept, why) != WS_HS_OK)
 		return CHAT_E_UPGRADE_REQUIRED;
@@ -306,11 +313,11 @@ door_upgrade(struct door *d, int fd, const struct http_request *rq)
 	struct ws_conn *c;
 	enum chat_error e;
 	bool behind = false;
-	int64_t cursor, life = d->cfg->sse_lifetime;
+	int64_t cursor, version = 0, life = d->cfg->sse_lifetime;
 	int handle;
 
-	if ((e = door_check(d, rq, room, &q, accept, &why)) != CHAT_OK ||
-	    (e = validate_user(identity_ws(rq), NULL)) != CHAT_OK) {
+	if ((e = door_check(d, rq, room, &q, accept, &version, &why)) !=
+	    CHAT_OK || (e = validate_user(identity_ws(rq), NULL)) != CHAT_OK) {
 		door_error(d, fd, rq, e, why);
 		return;
 	}
@@ -335,7 +342,8 @@ door_upgrade(struct door *d, int fd, const struct http_request *rq)
 	    .request_id = CONN_RAW, .room = room, .cursor = cursor,
 	    .seen = info.db_max, .behind = behind,
 	    .deadline_ms = life ? chat_mono_ms() + life * 1000 : 0,
-	    .initial = &d->out, .limit_handle = handle, .priv = c });
+	    .initial = &d->out, .limit_handle = handle, .priv = c,
+	    .user = identity_ws(rq), .access_version = version });
 }
 
 static void

@@ -146,6 +146,16 @@ export class Api {
     return this.request('GET', '/rooms', { signal, timeout: 15000 });
   }
 
+  /** POST /rooms: a private room of the user and members -> {room, private, members}. */
+  createRoom(room, members, { signal } = {}) {
+    return this.request('POST', '/rooms', { body: { room, members }, signal, timeout: 15000 });
+  }
+
+  /** POST /dm: the user's DM with another -> {room, private, direct, members}. */
+  openDirect(user, { signal } = {}) {
+    return this.request('POST', '/dm', { body: { user }, signal, timeout: 15000 });
+  }
+
   health({ signal, timeout = 5000 } = {}) {
     return this.request('GET', '/health', { signal, timeout });
   }

@@ -5,12 +5,15 @@
 //
 // Debug hook for tests: window.fcgichat.{state(), transport(), lastId(),
 // room(), role(), ids(), outbox()}; the status element also carries
-// data-state, data-transport, data-mode and data-role.
+// data-state, data-transport, data-mode and data-role. For other parts of
+// the page (the presence list's "Message bob"): window.fcgichat.
+// openDirect(user) opens the DM with user (private.js).
 
 import { Api, Outbox } from './api.js';
 import { createTransport, KINDS } from './transports.js';
 import { SharedLive } from './share.js';
-import { MessageView, renderStatus, renderRooms } from './view.js';
+import { MessageView, renderStatus, renderRooms, roomKind, roomLabel } from './view.js';
+import { setupPrivate } from './private.js';
 import {
   ROOM_RE, MAX_TEXT_BYTES, backoffDelay, nickProblem, textProblem,
   normalizeText, utf8Length, trimNick, sleep, isAbort,
@@ -37,6 +40,13 @@ const els = {
   joinForm: $('join-form'),
   joinRoom: $('join-room'),
   joinHint: $('join-hint'),
+  privateForm: $('private-form'),
+  privateRoom: $('private-room'),
+  privateMembers: $('private-members'),
+  privateHint: $('private-hint'),
+  directForm: $('direct-form'),
+  directUser: $('direct-user'),
+  directHint: $('direct-hint'),
   composer: $('composer'),
   nick: $('nick'),
   nickField: $('nick-field'),
@@ -280,6 +290,18 @@ async function refreshRooms() {
 
 function renderRoomList() {
   renderRooms(els.rooms, rooms, room, lastSeen);
+  showRoomName();
+}
+
+/** The title bar: #room, or @bob for a DM. */
+function showRoomName() {
+  const entry = rooms.find((r) => r.name === room);
+  const direct = entry && roomKind(entry) === 'direct';
+  const label = entry ? roomLabel(entry) : room;
+  els.roomName.textContent = label;
+  els.roomName.previousElementSibling.textContent = direct ? '@' : '#';
+  els.roomName.closest('h1').dataset.kind = entry ? roomKind(entry) : 'public';
+  els.message.placeholder = `Message ${direct ? '@' : '#'}${label}`;
 }
 
 function markSeen() {
@@ -306,7 +328,9 @@ function showStatus() {
 }
 
 function updateTitle() {
-  document.title = `${unread ? `(${unread}) ` : ''}#${room} · fcgichat`;
+  const entry = rooms.find((r) => r.name === room);
+  const shown = entry && roomKind(entry) === 'direct' ? `@${entry.direct}` : `#${room}`;
+  document.title = `${unread ? `(${unread}) ` : ''}${shown} · fcgichat`;
 }
 
 // ---- sending -----------------------------------------------------------------
@@ -544,6 +568,19 @@ setInterval(() => {
 
 setInterval(() => { if (!document.hidden) refreshRooms(); }, ROOMS_REFRESH_MS);
 
+// ---- private rooms and DMs (private.js) -------------------------------------
+
+const openDirect = setupPrivate({
+  api,
+  els,
+  refresh: refreshRooms,
+  go: (name) => {
+    location.hash = `#${name}`;
+    closeDrawer();
+    els.message.focus();
+  },
+});
+
 // ---- start -----------------------------------------------------------------
 
 els.nick.value = storage.get('fcgichat.nick') || '';
@@ -565,6 +602,7 @@ window.fcgichat = {
   user: () => signedInAs,
   ids: () => view.ids(),
   historyState: () => view.historyState,
+  openDirect: (user) => openDirect(user),
   outbox: () => outbox.items.map(({ client_id, room: r, text, status, error }) =>
     ({ client_id, room: r, text, status, error })),
 };

@@ -393,33 +393,75 @@ export function renderStatus(root, s, now = Date.now()) {
   root.title = parts.join('\n');
 }
 
-/** The room list: links to #room, the current one marked. */
+/** The room list's groups, in order: public rooms, private rooms, DMs. */
+const ROOM_GROUPS = [
+  { kind: 'public', heading: null },
+  { kind: 'private', heading: 'Private rooms' },
+  { kind: 'direct', heading: 'Direct messages' },
+];
+
+/** A room's kind from its GET /api/rooms entry. */
+export function roomKind(r) {
+  if (r.direct !== undefined) return 'direct';
+  return r.private ? 'private' : 'public';
+}
+
+/** How a room is named to people: bob (shown @bob) for a DM, else its name. */
+export function roomLabel(r) {
+  return roomKind(r) === 'direct' ? r.direct : r.name;
+}
+
+function roomItem(r, current, lastSeen) {
+  const kind = roomKind(r);
+  const li = el('li');
+  const a = el('a', 'room-link');
+  a.href = `#${r.name}`;
+  a.dataset.room = r.name;
+  a.dataset.kind = kind;
+  if (kind === 'direct') a.dataset.direct = r.direct;
+  // Unread: rooms seen before that have moved on since.
+  const unread = r.name !== current && lastSeen[r.name] !== undefined &&
+    r.last_id > lastSeen[r.name];
+  if (r.name === current) a.setAttribute('aria-current', 'page');
+  if (unread) a.classList.add('unread');
+  a.append(el('span', 'room-hash', kind === 'direct' ? '@' : '#'), el('span', 'room-name', roomLabel(r)));
+  if (kind === 'private') {
+    a.append(el('span', 'room-lock', 'private'));
+    a.title = 'Private: only its members see it';
+  } else if (kind === 'direct') {
+    a.title = `Direct messages with ${r.direct}`;
+  }
+  const count = el('span', 'room-count', String(r.messages ?? ''));
+  count.title = `${r.messages} message${r.messages === 1 ? '' : 's'}`;
+  if (unread) {
+    const dot = el('span', 'visually-hidden', ' (new messages)');
+    a.append(dot);
+  }
+  a.append(count);
+  li.append(a);
+  return li;
+}
+
+/**
+ * The room list: links to #room, the current one marked; private rooms
+ * and DMs (@name of the other person) in groups of their own.
+ */
 export function renderRooms(list, rooms, current, lastSeen) {
   const all = [...rooms];
   if (current && !all.some((r) => r.name === current)) {
     all.push({ name: current, last_id: 0, messages: 0 });
   }
-  all.sort((a, b) => a.name.localeCompare(b.name));
-  const nodes = all.map((r) => {
-    const li = el('li');
-    const a = el('a', 'room-link');
-    a.href = `#${r.name}`;
-    a.dataset.room = r.name;
-    // Unread: rooms seen before that have moved on since.
-    const unread = r.name !== current && lastSeen[r.name] !== undefined &&
-      r.last_id > lastSeen[r.name];
-    if (r.name === current) a.setAttribute('aria-current', 'page');
-    if (unread) a.classList.add('unread');
-    a.append(el('span', 'room-hash', '#'), el('span', 'room-name', r.name));
-    const count = el('span', 'room-count', String(r.messages ?? ''));
-    count.title = `${r.messages} message${r.messages === 1 ? '' : 's'}`;
-    if (unread) {
-      const dot = el('span', 'visually-hidden', ' (new messages)');
-      a.append(dot);
+  const nodes = [];
+  for (const g of ROOM_GROUPS) {
+    const mine = all.filter((r) => roomKind(r) === g.kind);
+    if (!mine.length) continue;
+    mine.sort((a, b) => roomLabel(a).localeCompare(roomLabel(b)));
+    if (g.heading) {
+      const h = el('li', 'room-group', g.heading);
+      h.setAttribute('role', 'presentation');
+      nodes.push(h);
     }
-    a.append(count);
-    li.append(a);
-    return li;
-  });
+    for (const r of mine) nodes.push(roomItem(r, current, lastSeen));
+  }
   list.replaceChildren(...nodes);
 }
