@@ -49,25 +49,12 @@ async function assertHidden(srv, room, user) {
   assert.equal(srv.sql('SELECT count(*) FROM messages').trim(), before);
 }
 
-// Whether the front end hands the WebSocket door its user yet
-// (identity_ws): a member opening their own private room gets 101.
-async function wsKnowsUser(base) {
-  assert.equal((await makeRoom(base, 'alice', 'probe-ws', [])).status, 201);
-  const ws = openWs(base, 'probe-ws', { auth: 'alice' });
-  await ws.opened;
-  ws.close();
-  await ws.done;
-  return ws.status === 101;
-}
-
 describe('private rooms and DMs behind a Basic login', () => {
   let srv;
   let base;
-  let wsUser;
   before(async () => {
     srv = await startServer({ auth: true });
     base = srv.url;
-    wsUser = await wsKnowsUser(base);
   });
   after(async () => { await srv?.cleanup(); });
 
@@ -151,20 +138,15 @@ describe('private rooms and DMs behind a Basic login', () => {
     const ev = openEvents(base, 'cut', { since: last, auth: 'bob' });
     await ev.opened;
     assert.equal(ev.status, 200);
-    // Until the front end hands the WebSocket door its user, bob's
-    // WebSocket is anonymous: the other test cuts off an anonymous one.
-    if (!wsUser) t.diagnostic('the WebSocket door gets no user from this front end yet: WebSocket not checked here');
-    const ws = wsUser ? openWs(base, 'cut', { since: last, auth: 'bob' }) : null;
-    if (ws) {
-      await ws.opened;
-      assert.equal(ws.status, 101, ws.describe());
-    }
+    const ws = openWs(base, 'cut', { since: last, auth: 'bob' });
+    await ws.opened;
+    assert.equal(ws.status, 101, ws.describe());
     // All three parked: a message reaches each (so none is still being set up).
     assert.equal((await send(base, 'cut', 'alice', 'still here?', {}, { auth: 'alice' })).status, 201);
     const first = await poll;
     assert.deepEqual(first.json.messages.map((m) => m.text), ['still here?']);
     await ev.until((s) => s.events.some((e) => e.json?.text === 'still here?'), 20000, 'the message on SSE');
-    await ws?.until((c) => c.messages().some((m) => m.text === 'still here?'), 20000, 'the message on the WebSocket');
+    await ws.until((c) => c.messages().some((m) => m.text === 'still here?'), 20000, 'the message on the WebSocket');
     const poll2 = read(base, 'cut', 'bob', `since=${first.json.last_id}&wait=30`);
     // Parked or not yet: either way it ends empty (cut off) or 404.
     const t0 = Date.now();
@@ -175,11 +157,9 @@ describe('private rooms and DMs behind a Basic login', () => {
     assert.ok([200, 404].includes(answered.status), answered.text);
     if (answered.status === 200) assert.deepEqual(answered.json.messages, []);
     await ev.until((s) => s.ended, CUT_OFF_MS, 'the SSE stream to end');
-    if (ws) {
-      await ws.done;
-      assert.equal(ws.closeCode, 4404, ws.describe());
-      assert.equal(ws.closeReason, 'not_found');
-    }
+    await ws.done;
+    assert.equal(ws.closeCode, 4404, ws.describe());
+    assert.equal(ws.closeReason, 'not_found');
     const took = Date.now() - t0;
     assert.ok(took < CUT_OFF_MS, `cut off after ${took} ms`);
     await assertHidden(srv, 'cut', 'bob');
