@@ -50,7 +50,7 @@ const struct config_var config_vars[] = {
 	    .help = "SQLite database file, or a postgresql:// URI (libpq) "
 	    "for PostgreSQL" },
 	{ "FCGICHAT_STATE", NULL, TEXT(state_path),
-	    .help = "path prefix of this host's own files (per-address "
+	    .help = "path prefix of this host's own files (per-client "
 	    "limits, stats, the retention lock); unset: FCGICHAT_DB when it "
 	    "is a file, else var/chat" },
 	{ "FCGICHAT_PREFIX", "/api", TEXT(prefix), .check = prefix_ok,

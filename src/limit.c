@@ -18,7 +18,8 @@
 #include "log.h"
 
 #define LIMIT_MAGIC 0x66636c6d   /* "fclm" */
-#define LIMIT_VERSION 2          /* 2: keys are users or addresses; refusals */
+#define LIMIT_VERSION 3          /* 2: keys are users or addresses; refusals;
+                                  * 3: the boot it belongs to */
 #define SLOTS 4096               /* clients tracked at once */
 #define PROCS 64                 /* worker processes per database */
 #define PROBES 16
@@ -40,6 +41,7 @@ struct slot {
 
 struct shared {
 	uint32_t magic, version;
+	char boot[40];               /* /proc/sys/kernel/random/boot_id */
 	pthread_mutex_t lock;        /* robust, process-shared */
 	pid_t pids[PROCS];
 	struct slot slots[SLOTS];
@@ -51,12 +53,29 @@ static struct limit_options opt;
 
 /* --- the shared file ----------------------------------------------------- */
 
+/* This boot's id into out (zeroed when unknown): CLOCK_MONOTONIC times and
+ * process ids in the file mean something only within the boot that wrote
+ * them, and the file may outlive it. */
+static void
+boot_id(char out[40])
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	memset(out, 0, 40);
+	if (f != NULL) {
+		if (fgets(out, 40, f) == NULL)
+			memset(out, 0, 40);
+		fclose(f);
+	}
+}
+
 static int
-shared_init(struct shared *s)
+shared_init(struct shared *s, const char boot[40])
 {
 	pthread_mutexattr_t a;
 
 	memset(s, 0, sizeof(*s));
+	memcpy(s->boot, boot, sizeof(s->boot));
 	pthread_mutexattr_init(&a);
 	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
 	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
@@ -116,7 +135,10 @@ shared_map(const char *path)
 {
 	struct shared *s = MAP_FAILED;
 	struct stat st;
+	char boot[40];
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	boot_id(boot);
 
 	if (fd < 0 || flock(fd, LOCK_EX) == -1 || fstat(fd, &st) == -1)
 		goto done;
@@ -126,8 +148,9 @@ shared_map(const char *path)
 	s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (s == MAP_FAILED)
 		goto done;
-	if ((s->magic != LIMIT_MAGIC || s->version != LIMIT_VERSION) &&
-	    shared_init(s) == -1) {
+	if ((s->magic != LIMIT_MAGIC || s->version != LIMIT_VERSION ||
+	    memcmp(s->boot, boot, sizeof(boot)) != 0) &&
+	    shared_init(s, boot) == -1) {
 		munmap(s, sizeof(*s));
 		s = MAP_FAILED;
 	}

@@ -248,6 +248,8 @@ door_check(struct door *d, const struct http_request *rq, char *room,
 		return chat_error_why(why, CHAT_E_FORBIDDEN, "Pages of another "
 		    "origin may not open a WebSocket to this chat; the "
 		    "server's FCGICHAT_ALLOW_ORIGINS lists those that may.");
+	if ((e = validate_user(identity_ws(rq), why)) != CHAT_OK)
+		return e;
 	if ((e = private_check(d->store, room, identity_ws(rq), version)) !=
 	    CHAT_OK)
 		return chat_error_why(why, e, e == CHAT_E_NOT_FOUND ?
@@ -317,7 +319,7 @@ door_upgrade(struct door *d, int fd, const struct http_request *rq)
 	int handle;
 
 	if ((e = door_check(d, rq, room, &q, accept, &version, &why)) !=
-	    CHAT_OK || (e = validate_user(identity_ws(rq), NULL)) != CHAT_OK) {
+	    CHAT_OK) {
 		door_error(d, fd, rq, e, why);
 		return;
 	}

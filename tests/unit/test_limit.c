@@ -91,6 +91,33 @@ test_send_users_apart(void **state)
 		assert_int_equal(limit_send("local", NULL), 0);
 }
 
+/* The file outlives a reboot (it sits beside the database), but its
+ * CLOCK_MONOTONIC times and process ids do not: a file of another boot is
+ * started afresh instead of refusing clients for the old uptime. */
+static void
+test_other_boot(void **state)
+{
+	char path[160];
+	int fd;
+
+	(void)state;
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(limit_send("192.0.2.77", NULL), 0);
+	assert_true(limit_send("192.0.2.77", NULL) >= 1);
+	/* Mapped again as by a new worker of the same boot: kept. */
+	assert_int_equal(limit_init(&(struct limit_options){ .db_path = db,
+	    .send_rate = 1, .send_burst = 2, .max_waiting = 2 }), 0);
+	assert_true(limit_send("192.0.2.77", NULL) >= 1);
+	/* The boot id after magic and version: another boot's file. */
+	snprintf(path, sizeof(path), "%s-limits", db);
+	assert_true((fd = open(path, O_WRONLY)) >= 0);
+	assert_int_equal(pwrite(fd, "another-boot", 12, 8), 12);
+	close(fd);
+	assert_int_equal(limit_init(&(struct limit_options){ .db_path = db,
+	    .send_rate = 1, .send_burst = 2, .max_waiting = 2 }), 0);
+	assert_int_equal(limit_send("192.0.2.77", NULL), 0);
+}
+
 static void
 test_waiting_and_top(void **state)
 {
@@ -180,6 +207,7 @@ main(void)
 		cmocka_unit_test(test_send_users_apart),
 		cmocka_unit_test(test_waiting_and_top),
 		cmocka_unit_test(test_log_rate),
+		cmocka_unit_test(test_other_boot),
 	};
 
 	log_init("test_limit", LOG_LEVEL_WARN);
