@@ -15,6 +15,7 @@
 #include "limit.h"
 #include "log.h"
 #include "origin.h"
+#include "presence.h"
 #include "query.h"
 #include "sse.h"
 #include "stats.h"
@@ -57,6 +58,7 @@ static bool api_rooms(struct request *);
 static bool api_health(struct request *);
 static bool api_stats(struct request *);
 static bool api_ws(struct request *);
+static bool api_presence(struct request *);
 
 /* The API in one screen. A '*' segment is a room name. */
 static const struct route {
@@ -68,6 +70,7 @@ static const struct route {
 	{ "POST", "/rooms/*/messages", api_send },
 	{ "GET", "/rooms/*/events", api_events },
 	{ "GET", "/rooms/*/ws", api_ws },
+	{ "GET", "/rooms/*/presence", api_presence },
 	{ "GET", "/rooms", api_rooms },
 	{ "GET", "/health", api_health },
 	{ "GET", "/stats", api_stats },
@@ -333,7 +336,10 @@ api_park(struct request *r, enum hub_kind kind, int handle, int64_t cursor,
 		.kind = kind, .room = r->room, .cursor = cursor,
 		.limit = r->q.limit, .seen = seen, .behind = behind,
 		.deadline_ms = deadline, .initial = initial,
-		.limit_handle = handle,
+		.limit_handle = handle, .presence = r->q.presence,
+		/* Who is here: the user, else the nick the page passed. */
+		.person = r->user ? r->user : *r->q.nick ? r->q.nick : NULL,
+		.verified = r->user != NULL,
 	};
 
 	if (fcgi_release(r->fr, &p.fd, &p.request_id) == 0)
@@ -544,6 +550,20 @@ api_stats(struct request *r)
 		reply_ok(r, 200, NULL);
 	else
 		reply_error(r, e, why);
+	return false;
+}
+
+/* Who is here (presence.c): the people with a live connection. */
+static bool
+api_presence(struct request *r)
+{
+	enum chat_error e;
+
+	buf_reset(&r->t->out);
+	if ((e = presence_read(r->t->store, r->room, &r->t->out)) == CHAT_OK)
+		reply_ok(r, 200, NULL);
+	else
+		reply_error(r, e, NULL);
 	return false;
 }
 

@@ -6,6 +6,7 @@
 #include "store_engine.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The engine of a path, by its prefix; the first row whose prefix
@@ -165,6 +166,39 @@ void
 store_wake_drain(struct store *s)
 {
 	store_engine_of(s)->wake_drain(s);
+}
+
+enum chat_error
+store_presence_sync(struct store *s, const struct store_presence_sync *w)
+{
+	return store_engine_of(s)->presence_sync(s, w);
+}
+
+enum chat_error
+store_presence_read(struct store *s, const char *room, int64_t fresh_ms,
+    struct chat_people *out, int64_t *version)
+{
+	return store_engine_of(s)->presence_read(s, room, fresh_ms, out,
+	    version);
+}
+
+enum chat_error
+store_presence_changed(struct store *s, int64_t after,
+    struct chat_room_list *out, int64_t *max)
+{
+	return store_engine_of(s)->presence_changed(s, after, out, max);
+}
+
+void
+chat_people_clear(struct chat_people *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		free(p->v[i].name);
+	free(p->v);
+	p->v = NULL;
+	p->n = 0;
 }
 
 enum chat_error

@@ -41,6 +41,12 @@ struct store_engine {
 	bool (*writable)(const char *);
 	void (*display_path)(const char *, char *, size_t);
 	enum chat_error (*size)(struct store *, int64_t *, int64_t *);
+	enum chat_error (*presence_sync)(struct store *,
+	    const struct store_presence_sync *);
+	enum chat_error (*presence_read)(struct store *, const char *, int64_t,
+	    struct chat_people *, int64_t *);
+	enum chat_error (*presence_changed)(struct store *, int64_t,
+	    struct chat_room_list *, int64_t *);
 };
 
 extern const struct store_engine store_sqlite_engine;

@@ -84,6 +84,49 @@ static const char *const store_pg_sql[PG__MAX] = {
 	    "INSERT INTO messages (room, nick, text, ts, id)"
 	    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
 	[PG_SIZE] = "SELECT pg_database_size(current_database())",
+	/* Presence (sql/pg/005_presence.sql; store_pg_presence.c). */
+	[PG_PRES_BEAT] =
+	    "INSERT INTO presence_workers (worker, heartbeat) VALUES ($1, $2)"
+	    " ON CONFLICT (worker) DO UPDATE SET heartbeat = excluded.heartbeat",
+	[PG_PRES_NEXT] = "SELECT coalesce(max(seq), 0) + 1 FROM presence_rooms",
+	[PG_PRES_ADD] =
+	    "INSERT INTO presence (room, name, worker, verified, since)"
+	    " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+	[PG_PRES_DEL] =
+	    "DELETE FROM presence WHERE room = $1 AND name = $2"
+	    " AND worker = $3 AND verified = $4",
+	[PG_PRES_BUMP] =
+	    "INSERT INTO presence_rooms (room, seq) VALUES ($1, $2)"
+	    " ON CONFLICT (room) DO UPDATE SET seq = excluded.seq",
+	[PG_PRES_BUMP_WORKER] =
+	    "INSERT INTO presence_rooms (room, seq)"
+	    " SELECT DISTINCT room, $2::bigint FROM presence WHERE worker = $1"
+	    " ON CONFLICT (room) DO UPDATE SET seq = excluded.seq",
+	[PG_PRES_DROP_WORKER] = "DELETE FROM presence WHERE worker = $1",
+	[PG_PRES_FORGET] = "DELETE FROM presence_workers WHERE worker = $1",
+	[PG_PRES_STALE_BUMP] =
+	    "INSERT INTO presence_rooms (room, seq)"
+	    " SELECT DISTINCT room, $2::bigint FROM presence WHERE worker IN"
+	    " (SELECT worker FROM presence_workers WHERE heartbeat < $1)"
+	    " ON CONFLICT (room) DO UPDATE SET seq = excluded.seq",
+	[PG_PRES_STALE_DROP] =
+	    "DELETE FROM presence WHERE worker IN"
+	    " (SELECT worker FROM presence_workers WHERE heartbeat < $1)",
+	[PG_PRES_STALE_FORGET] =
+	    "DELETE FROM presence_workers WHERE heartbeat < $1",
+	/* The room's version and its people in one snapshot: without
+	 * people, one row with a NULL name. */
+	[PG_PRES_READ] =
+	    "SELECT (SELECT seq FROM presence_rooms WHERE room = $1),"
+	    " g.name, g.verified, g.since"
+	    " FROM (SELECT 1) AS one LEFT JOIN LATERAL"
+	    " (SELECT p.name, p.verified, min(p.since) AS since"
+	    "  FROM presence p JOIN presence_workers w ON w.worker = p.worker"
+	    "  WHERE p.room = $1 AND w.heartbeat >= $2"
+	    "  GROUP BY p.name, p.verified) AS g ON true"
+	    " ORDER BY g.name COLLATE \"C\", g.verified",
+	[PG_PRES_CHANGED] =
+	    "SELECT room, seq FROM presence_rooms WHERE seq > $1 ORDER BY seq",
 };
 
 /* SQLSTATE classes and codes of failures that may heal by themselves
@@ -538,4 +581,7 @@ const struct store_engine store_pg_engine = {
 	.writable = store_pg_writable,
 	.display_path = store_pg_display_path,
 	.size = store_pg_size,
+	.presence_sync = store_pg_presence_sync,
+	.presence_read = store_pg_presence_read,
+	.presence_changed = store_pg_presence_changed,
 };

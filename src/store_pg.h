@@ -22,6 +22,7 @@
 #define STORE_PG_LOCK_IDS 7013356001LL
 #define STORE_PG_LOCK_MIGRATE 7013356002LL
 #define STORE_PG_LOCK_PRUNE 7013356003LL
+#define STORE_PG_LOCK_PRESENCE 7013356004LL   /* sql/pg/005_presence.sql */
 
 /* The channel the insert trigger NOTIFYs and watchers LISTEN on. */
 #define STORE_PG_CHANNEL "fcgichat"
@@ -47,6 +48,19 @@ enum store_pg_stmt {
 	PG_PRUNE_DELETE,
 	PG_IMPORT,
 	PG_SIZE,
+	PG_PRES_BEAT,
+	PG_PRES_NEXT,
+	PG_PRES_ADD,
+	PG_PRES_DEL,
+	PG_PRES_BUMP,
+	PG_PRES_BUMP_WORKER,
+	PG_PRES_DROP_WORKER,
+	PG_PRES_FORGET,
+	PG_PRES_STALE_BUMP,
+	PG_PRES_STALE_DROP,
+	PG_PRES_STALE_FORGET,
+	PG_PRES_READ,
+	PG_PRES_CHANGED,
 	PG__MAX
 };
 
@@ -135,6 +149,15 @@ enum chat_error store_pg_prune(struct store *s,
     const struct store_retention *r, int64_t now_ms, int64_t *removed);
 enum chat_error store_pg_import(struct store *s,
     const struct chat_message *v, size_t n, size_t *stored);
+
+/* --- store_pg_presence.c ---------------------------------------------- */
+
+enum chat_error store_pg_presence_sync(struct store *s,
+    const struct store_presence_sync *w);
+enum chat_error store_pg_presence_read(struct store *s, const char *room,
+    int64_t fresh_ms, struct chat_people *out, int64_t *version);
+enum chat_error store_pg_presence_changed(struct store *s, int64_t after,
+    struct chat_room_list *out, int64_t *max);
 
 /* --- store_pg_wake.c ----------------------------------------------------- */
 

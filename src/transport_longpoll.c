@@ -1,6 +1,10 @@
 /* transport_longpoll.c - long-polling: one answer with the messages after
- * the request's cursor as soon as there are any, or an empty one when the
- * hold is over; the client then asks again. */
+ * the request's cursor as soon as there are any, or with the room's
+ * presence list when it changed and the client asked for it, or an empty
+ * one when the hold is over; the client then asks again. While it waits,
+ * a space now and then (JSON allows white space before a value): a
+ * client that left makes the write fail, and so is noticed on every
+ * front end, Apache's too. */
 #include <stdbool.h>
 
 #include "buf.h"
@@ -44,9 +48,35 @@ longpoll_expire(struct hub *h, struct waiter *w)
 	return rc;
 }
 
+/* Who is here changed: the answer carries the room's list. */
+static int
+longpoll_presence(struct hub *h, struct waiter *w, const char *p, size_t len)
+{
+	struct buf body = { 0 };
+	int rc;
+
+	if (json_presence_answer(&body, w->cursor, p, len) == -1) {
+		buf_free(&body);
+		hub_drop(h, w, true);
+		return -1;
+	}
+	rc = hub_send(h, w, body.data, body.len, true);
+	buf_free(&body);
+	return rc;
+}
+
+/* Idle: one space before the answer's JSON. */
+static int
+longpoll_probe(struct hub *h, struct waiter *w)
+{
+	return hub_send(h, w, " ", 1, false);
+}
+
 const struct transport transport_longpoll = {
 	.name = "longpoll",
 	.stream = false,
 	.deliver = longpoll_deliver,
 	.expire = longpoll_expire,
+	.presence = longpoll_presence,
+	.on_timer = longpoll_probe,
 };

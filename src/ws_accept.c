@@ -329,7 +329,9 @@ door_upgrade(struct door *d, int fd, const struct http_request *rq)
 	    .request_id = CONN_RAW, .room = room, .cursor = cursor,
 	    .seen = info.db_max, .behind = behind,
 	    .deadline_ms = life ? chat_mono_ms() + life * 1000 : 0,
-	    .initial = &d->out, .limit_handle = handle, .priv = c });
+	    .initial = &d->out, .limit_handle = handle, .priv = c,
+	    .presence = q.presence, .verified = *c->user != '\0',
+	    .person = *c->user ? c->user : *q.nick ? q.nick : NULL });
 }
 
 static void
