@@ -10,6 +10,7 @@
 import { Api, Outbox } from './api.js';
 import { createTransport, KINDS } from './transports.js';
 import { SharedLive } from './share.js';
+import { PresenceList } from './presence.js';
 import { MessageView, renderStatus, renderRooms } from './view.js';
 import {
   ROOM_RE, MAX_TEXT_BYTES, backoffDelay, nickProblem, textProblem,
@@ -45,6 +46,7 @@ const els = {
 };
 
 const api = new Api(apiBase());
+const presence = new PresenceList($('presence'));
 const outbox = new Outbox(api);
 const prefs = {
   transport: validKind(storage.get('fcgichat.transport')) || 'auto',
@@ -114,15 +116,16 @@ function enterRoom(name) {
   els.message.placeholder = `Message #${name}`;
   updateTitle();
   view.reset(name);
+  presence.clear();
   view.renderOutbox(outbox.forRoom(name));
   renderRoomList();
 
   live = new SharedLive({
     room: name,
     scope: api.base,
-    config: { transport: prefs.transport, interval: prefs.interval },
+    config: { transport: prefs.transport, interval: prefs.interval, nick: presentAs() },
     createTransport: (cfg) => createTransport(cfg.transport, {
-      api, room: name, interval: cfg.interval,
+      api, room: name, interval: cfg.interval, nick: () => cfg.nick,
     }),
     fetchSince: (since) => api.messages(name, { since, limit: 1000 }),
   });
@@ -130,6 +133,7 @@ function enterRoom(name) {
   live.onState = (s) => { if (g === gen) setLiveState(s); };
   live.onLimited = () => { if (g === gen) reloadRoom(); };
   setLiveState({ ...live.state });
+  live.onPresence = (list) => { if (g === gen && list.room === name) presence.show(list); };
   live.open();
   loadHistory(g);
 }
@@ -314,6 +318,7 @@ function send() {
   }
   showError('');
   saveNick();
+  followPresence();
   outbox.add(room, els.nick.value, text);
   els.message.value = '';
   updateCounter();
@@ -355,6 +360,15 @@ function saveNick() {
   storage.set('fcgichat.nick', trimNick(els.nick.value));
 }
 
+/** The name this page is present under: the one typed, when valid. */
+function presentAs() {
+  return nickProblem(els.nick.value) ? '' : trimNick(els.nick.value);
+}
+
+/** A name saved: the live connection is present under it (reopened). */
+function followPresence() {
+  live?.setConfig({ nick: presentAs() });
+}
 // ---- events --------------------------------------------------------------------
 
 els.composer.addEventListener('submit', (ev) => {
@@ -385,6 +399,7 @@ els.nick.addEventListener('input', () => {
   view.refreshMine();
 });
 
+els.nick.addEventListener('change', followPresence);
 els.nick.addEventListener('keydown', (ev) => {
   if (ev.key === 'Enter') {
     ev.preventDefault();
@@ -539,6 +554,7 @@ window.fcgichat = {
   room: () => room,
   ids: () => view.ids(),
   historyState: () => view.historyState,
+  presence: () => presence.people.map((p) => p.nick),
   outbox: () => outbox.items.map(({ client_id, room: r, text, status, error }) =>
     ({ client_id, room: r, text, status, error })),
 };
