@@ -11,7 +11,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { startServer, waitFor, BIN } from '../lib/server.mjs';
+import { startServer, waitFor, BIN, SCHEMA } from '../lib/server.mjs';
 import { get, send, tryRequest, openEvents } from '../lib/http.mjs';
 import { pgDatabase, psql, pgStop, pgStart } from '../lib/pg.mjs';
 import { openWs } from '../lib/ws.mjs';
@@ -166,7 +166,7 @@ describe('two hosts, one database', () => {
     assert.match(rooms.stdout, /\nx\t/);
     const ok = run(['--check'], { FCGICHAT_DB: db });
     assert.equal(ok.status, 0, ok.stdout + ok.stderr);
-    assert.match(ok.stdout, /ok: postgresql:.*schema 2/);
+    assert.match(ok.stdout, new RegExp(`ok: postgresql:.*schema ${SCHEMA}`));
     const empty = pgDatabase();
     const bad = run(['--check'], { FCGICHAT_DB: empty });
     assert.equal(bad.status, 1);
