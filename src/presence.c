@@ -18,6 +18,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "stats.h"
 
 /* A room the watcher wants lists of. */
 struct want {
@@ -243,6 +244,7 @@ presence_write(struct presence *p, struct presence_change *c, size_t n,
 	if (mono >= p->last_write + PRESENCE_BEAT_MS)
 		w.stale_ms = now - PRESENCE_STALE_MS;
 	e = store_presence_sync(p->store, &w);
+	stats_count(STATS_PRESENCE_WRITES, 1);
 	free(rows);
 	return e;
 }
