@@ -1,15 +1,16 @@
 /* store.h - the chat's storage: the contract every storage engine meets.
  * It opens and migrates the database, appends messages (idempotently, by
  * client_id), reads them after or before an id, lists rooms, deletes,
- * prunes, imports, inspects, and wakes the watchers of every process
- * after a commit; and keeps who is here (the presence tables). Two engines meet it, chosen by the database's path
- * (store.c dispatches): a postgresql:// or postgres:// URI is PostgreSQL
- * (store_pg.c, store_pg_schema.c, store_pg_write.c, store_pg_wake.c,
+ * prunes, imports, inspects, wakes the watchers of every process after
+ * a commit, and keeps who is here (the presence tables). Two engines
+ * meet it, chosen by the database's path (store.c dispatches): a
+ * postgresql:// or postgres:// URI is PostgreSQL (store_pg.c,
+ * store_pg_schema.c, store_pg_write.c, store_pg_wake.c,
  * store_pg_presence.c; private header store_pg.h), the only files that
  * know libpq; anything else is an SQLite file (store_sqlite.c,
  * store_schema.c, store_append.c, store_maint.c, store_wake.c,
- * store_presence.c; private header
- * store_sqlite.h), the only files that know SQLite. Notes marked
+ * store_presence.c; private header store_sqlite.h), the only files that
+ * know SQLite. Notes marked
  * "SQLite:" or "PostgreSQL:" say how each engine meets the contract; the
  * last section is SQLite's alone.
  *
