@@ -135,6 +135,7 @@ static int
 teardown(void **state)
 {
 	tmp_db_close(*state);
+	free(*state);
 	return 0;
 }
 
