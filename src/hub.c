@@ -275,13 +275,7 @@ hub_stop(struct hub *h, int timeout_ms)
 	struct timespec until;
 	uint64_t one = 1;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	chat_timespec_after(CLOCK_REALTIME, timeout_ms, &until);
 	presence_stop(h->presence, timeout_ms);
 	atomic_store(&h->stopping, true);
 	if (write(h->efd, &one, sizeof(one)) < 0)

@@ -211,16 +211,9 @@ presence_loads(struct presence *p)
 {
 	struct chat_room_list l = { 0 };
 
-	for (struct want *w = p->wants; w != NULL; w = w->next) {
-		struct chat_room *v;
-		if (!w->load || (v = realloc(l.v, (l.n + 1) *
-		    sizeof(*v))) == NULL)
-			continue;
-		l.v = v;
-		memset(&v[l.n], 0, sizeof(v[l.n]));
-		memcpy(v[l.n++].name, w->room, sizeof(w->room));
-		w->load = false;
-	}
+	for (struct want *w = p->wants; w != NULL; w = w->next)
+		if (w->load && chat_room_list_push(&l, w->room) == 0)
+			w->load = false;
 	return l;
 }
 
@@ -309,13 +302,7 @@ presence_sleep(struct presence *p, int64_t mono)
 		until = p->last_check + PRESENCE_CHECK_MS;
 	if (until <= mono)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (until - mono) / 1000;
-	ts.tv_nsec += (long)((until - mono) % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
+	chat_timespec_after(CLOCK_MONOTONIC, until - mono, &ts);
 	pthread_cond_timedwait(&p->cond, &p->lock, &ts);
 }
 
@@ -378,13 +365,7 @@ presence_stop(struct presence *p, int timeout_ms)
 {
 	struct timespec until;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	chat_timespec_after(CLOCK_MONOTONIC, timeout_ms, &until);
 	pthread_mutex_lock(&p->lock);
 	p->stopping = true;
 	pthread_cond_signal(&p->cond);

@@ -202,6 +202,36 @@ chat_people_clear(struct chat_people *p)
 }
 
 enum chat_error
+store_people_out(enum chat_error e, struct chat_people *got,
+    struct chat_people *out)
+{
+	if (e != CHAT_OK) {
+		chat_people_clear(got);
+		return e;
+	}
+	chat_people_clear(out);
+	*out = *got;
+	return CHAT_OK;
+}
+
+int
+store_people_push(struct chat_people *p, const char *name, bool verified,
+    int64_t since_ms)
+{
+	struct chat_person *v = realloc(p->v, (p->n + 1) * sizeof(*v));
+	char *copy = strdup(name);
+
+	if (v != NULL)
+		p->v = v;
+	if (v == NULL || copy == NULL) {
+		free(copy);
+		return -1;
+	}
+	v[p->n++] = (struct chat_person){ copy, verified, since_ms };
+	return 0;
+}
+
+enum chat_error
 store_tombstone_out(enum chat_error e, struct chat_message *m,
     struct chat_message *tomb)
 {

@@ -60,4 +60,15 @@ extern const struct store_engine store_pg_engine;
 enum chat_error store_tombstone_out(enum chat_error e, struct chat_message *m,
     struct chat_message *tomb);
 
+/* The end of an engine's store_presence_read: on CHAT_OK *got becomes
+ * *out (whose old people are freed); otherwise *got is freed and *out
+ * stays. Returns e. */
+enum chat_error store_people_out(enum chat_error e, struct chat_people *got,
+    struct chat_people *out);
+
+/* Appends a copy of one person to p. Returns 0, or -1 when out of memory
+ * (p unchanged). */
+int store_people_push(struct chat_people *p, const char *name, bool verified,
+    int64_t since_ms);
+
 #endif

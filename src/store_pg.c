@@ -300,6 +300,32 @@ pg_run(struct store *s, enum store_pg_stmt k, int n, const char *const *v,
 }
 
 enum chat_error
+pg_run_args(struct store *s, enum store_pg_stmt k, const char *fn,
+    const char *const *t, int nt, const int64_t *v, int nv, PGresult **r)
+{
+	char buf[3][24];
+	const char *p[6];
+	enum chat_error e = CHAT_OK;
+	PGresult *res;
+	int i = 0;
+
+	assert(nv <= 3 && nt + nv <= 6);
+	for (int j = 0; j < nt; j++)
+		p[i++] = t[j];
+	for (int j = 0; j < nv; j++) {
+		snprintf(buf[j], sizeof(buf[j]), "%" PRId64, v[j]);
+		p[i++] = buf[j];
+	}
+	if ((res = pg_run(s, k, i, p, fn, &e)) == NULL)
+		return e;
+	if (r != NULL)
+		*r = res;
+	else
+		PQclear(res);
+	return CHAT_OK;
+}
+
+enum chat_error
 pg_exec(struct store *s, const char *sql, const char *fn)
 {
 	enum chat_error e = CHAT_OK;

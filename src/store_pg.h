@@ -108,6 +108,13 @@ enum chat_error pg_fail(struct store *s, const PGresult *r, const char *fn);
 PGresult *pg_run(struct store *s, enum store_pg_stmt k, int n,
     const char *const *v, const char *fn, enum chat_error *e);
 
+/* Runs statement k with the texts t[0..nt) and then the integers
+ * v[0..nv) as its parameters (at most 6 in all, at most 3 integers); *r
+ * gets its result when r is not NULL (the caller PQclears it). */
+enum chat_error pg_run_args(struct store *s, enum store_pg_stmt k,
+    const char *fn, const char *const *t, int nt, const int64_t *v, int nv,
+    PGresult **r);
+
 /* Runs one SQL command without parameters or rows wanted (BEGIN, COMMIT,
  * ROLLBACK, SET, LOCK). */
 enum chat_error pg_exec(struct store *s, const char *sql, const char *fn);

@@ -15,31 +15,12 @@
 
 #define PRES_FN "store_presence_sync"
 
-/* Runs statement k with the texts t and then the integers v as its
- * parameters; *r gets its result when r is not NULL. */
+/* Runs statement k with the texts t, then the integers v. */
 static enum chat_error
 pres_run(struct store *s, enum store_pg_stmt k, const char *const *t, int nt,
     const int64_t *v, int nv, PGresult **r)
 {
-	char buf[3][24];
-	const char *p[6];
-	enum chat_error e = CHAT_OK;
-	PGresult *res;
-	int i = 0;
-
-	for (int j = 0; j < nt; j++)
-		p[i++] = t[j];
-	for (int j = 0; j < nv; j++) {
-		snprintf(buf[j], sizeof(buf[j]), "%" PRId64, v[j]);
-		p[i++] = buf[j];
-	}
-	if ((res = pg_run(s, k, i, p, PRES_FN, &e)) == NULL)
-		return e;
-	if (r != NULL)
-		*r = res;
-	else
-		PQclear(res);
-	return CHAT_OK;
+	return pg_run_args(s, k, PRES_FN, t, nt, v, nv, r);
 }
 
 /* One row of a worker's set added or removed; its room gets version seq. */
@@ -146,28 +127,13 @@ store_pg_presence_read(struct store *s, const char *room, int64_t fresh_ms,
 		return e;
 	n = PQntuples(r);
 	*version = n > 0 ? pg_int(r, 0, 0) : 0;
-	if (n > 0 && !PQgetisnull(r, 0, 1) &&
-	    (got.v = calloc((size_t)n, sizeof(*got.v))) == NULL)
-		e = CHAT_E_INTERNAL;
-	for (int i = 0; e == CHAT_OK && got.v != NULL && i < n; i++) {
-		struct chat_person *p = &got.v[got.n];
-		if ((p->name = strdup(PQgetvalue(r, i, 1))) == NULL) {
+	/* Without people, one row with a NULL name. */
+	for (int i = 0; e == CHAT_OK && i < n && !PQgetisnull(r, i, 1); i++)
+		if (store_people_push(&got, PQgetvalue(r, i, 1),
+		    PQgetvalue(r, i, 2)[0] == 't', pg_int(r, i, 3)) == -1)
 			e = CHAT_E_INTERNAL;
-			break;
-		}
-		p->verified = PQgetvalue(r, i, 2)[0] == 't';
-		p->since_ms = pg_int(r, i, 3);
-		got.n++;
-	}
 	PQclear(r);
-	if (e != CHAT_OK) {
-		log_warnx("store_presence_read: out of memory");
-		chat_people_clear(&got);
-		return e;
-	}
-	chat_people_clear(out);
-	*out = got;
-	return CHAT_OK;
+	return store_people_out(e, &got, out);
 }
 
 enum chat_error
@@ -175,7 +141,7 @@ store_pg_presence_changed(struct store *s, int64_t after,
     struct chat_room_list *out, int64_t *max)
 {
 	PGresult *r = NULL;
-	struct chat_room *v;
+	size_t n0 = out->n;
 	enum chat_error e;
 	int n;
 
@@ -183,19 +149,12 @@ store_pg_presence_changed(struct store *s, int64_t after,
 	    CHAT_OK)
 		return e;
 	n = PQntuples(r);
-	if (n > 0) {
-		if ((v = realloc(out->v, (out->n + (size_t)n) * sizeof(*v))) ==
-		    NULL) {
+	for (int i = 0; i < n; i++)
+		if (chat_room_list_push(out, PQgetvalue(r, i, 0)) == -1) {
+			out->n = n0;
 			PQclear(r);
 			return CHAT_E_INTERNAL;
 		}
-		out->v = v;
-	}
-	for (int i = 0; i < n; i++) {
-		v = &out->v[out->n++];
-		memset(v, 0, sizeof(*v));
-		snprintf(v->name, sizeof(v->name), "%s", PQgetvalue(r, i, 0));
-	}
 	*max = n > 0 ? pg_int(r, n - 1, 1) : after;
 	PQclear(r);
 	return CHAT_OK;

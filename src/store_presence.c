@@ -10,25 +10,14 @@
 
 #include "log.h"
 
-/* Binds text t then integers to statement k and runs it (no rows). */
+#define PRES_FN "store_presence_sync"
+
+/* Runs statement k with the texts t, then the integers v. */
 static enum chat_error
 pres_run(struct store *s, enum store_stmt k, const char *const *t, int nt,
     const int64_t *v, int nv)
 {
-	sqlite3_stmt *st = s->st[k];
-	enum chat_error e;
-	int i = 1, rc = SQLITE_OK;
-
-	for (int j = 0; j < nt && rc == SQLITE_OK; j++)
-		rc = bind_text(st, i++, t[j]);
-	for (int j = 0; j < nv && rc == SQLITE_OK; j++)
-		rc = sqlite3_bind_int64(st, i++, v[j]);
-	if (rc != SQLITE_OK) {
-		e = store_fail(s, "store_presence_sync", rc);
-		stmt_done(st);
-		return e;
-	}
-	return store_step(s, k, "store_presence_sync");
+	return store_run_args(s, k, PRES_FN, t, nt, v, nv);
 }
 
 /* One row of v added or removed, its room given version seq. */
@@ -88,10 +77,10 @@ store_sqlite_presence_sync(struct store *s,
 	bool swept = false;
 	enum chat_error e;
 
-	if ((e = store_step(s, STMT_BEGIN_WRITE, "store_presence_sync")) !=
+	if ((e = store_step(s, STMT_BEGIN_WRITE, PRES_FN)) !=
 	    CHAT_OK)
 		return e;
-	e = store_int(s, STMT_PRES_NEXT, "store_presence_sync", &seq);
+	e = store_int(s, STMT_PRES_NEXT, PRES_FN, &seq);
 	if (e == CHAT_OK && w->leave)
 		e = pres_drop_worker(s, w->worker, seq, true);
 	else if (e == CHAT_OK)
@@ -102,28 +91,10 @@ store_sqlite_presence_sync(struct store *s,
 		e = pres_row(s, w->worker, &w->v[i], seq);
 	if (e == CHAT_OK && w->stale_ms > 0)
 		e = pres_sweep(s, w->stale_ms, seq, &swept);
-	if ((e = store_end(s, e, "store_presence_sync")) == CHAT_OK &&
+	if ((e = store_end(s, e, PRES_FN)) == CHAT_OK &&
 	    (w->n > 0 || w->full || w->leave || swept))
 		store_notify(s);
 	return e;
-}
-
-/* Appends one person; -1 when out of memory. */
-static int
-people_push(struct chat_people *p, const char *name, bool verified,
-    int64_t since)
-{
-	struct chat_person *v = realloc(p->v, (p->n + 1) * sizeof(*v));
-
-	if (v == NULL)
-		return -1;
-	p->v = v;
-	if ((v[p->n].name = strdup(name)) == NULL)
-		return -1;
-	v[p->n].verified = verified;
-	v[p->n].since_ms = since;
-	p->n++;
-	return 0;
 }
 
 enum chat_error
@@ -142,7 +113,7 @@ store_sqlite_presence_read(struct store *s, const char *room,
 	bind_text(st, 1, room);
 	sqlite3_bind_int64(st, 2, fresh_ms);
 	while (e == CHAT_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (people_push(&got, col_text(st, 0),
+		if (store_people_push(&got, col_text(st, 0),
 		    sqlite3_column_int(st, 1) != 0,
 		    sqlite3_column_int64(st, 2)) == -1)
 			e = CHAT_E_INTERNAL;
@@ -150,13 +121,7 @@ store_sqlite_presence_read(struct store *s, const char *room,
 		e = store_fail(s, "store_presence_read", rc);
 	stmt_done(st);
 	store_step(s, STMT_COMMIT, "store_presence_read");
-	if (e != CHAT_OK) {
-		chat_people_clear(&got);
-		return e;
-	}
-	chat_people_clear(out);
-	*out = got;
-	return CHAT_OK;
+	return store_people_out(e, &got, out);
 }
 
 enum chat_error
@@ -171,18 +136,11 @@ store_sqlite_presence_changed(struct store *s, int64_t after,
 
 	sqlite3_bind_int64(st, 1, after);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct chat_room *v = realloc(out->v, (out->n + 1) *
-		    sizeof(*v));
-		if (v == NULL) {
+		if (chat_room_list_push(out, col_text(st, 0)) == -1) {
 			e = CHAT_E_INTERNAL;
 			break;
 		}
-		out->v = v;
-		memset(&v[out->n], 0, sizeof(v[out->n]));
-		snprintf(v[out->n].name, sizeof(v[out->n].name), "%s",
-		    col_text(st, 0));
 		top = sqlite3_column_int64(st, 1);
-		out->n++;
 	}
 	if (e == CHAT_OK && rc != SQLITE_DONE)
 		e = store_fail(s, "store_presence_changed", rc);

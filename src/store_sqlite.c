@@ -332,13 +332,20 @@ enum chat_error
 store_run(struct store *s, enum store_stmt k, const char *fn,
     const char *room, int n, const int64_t *v)
 {
+	return store_run_args(s, k, fn, &room, room != NULL, v, n);
+}
+
+enum chat_error
+store_run_args(struct store *s, enum store_stmt k, const char *fn,
+    const char *const *t, int nt, const int64_t *v, int nv)
+{
 	sqlite3_stmt *st = s->st[k];
 	enum chat_error e;
 	int i = 1, rc = SQLITE_OK;
 
-	if (room != NULL)
-		rc = bind_text(st, i++, room);
-	for (int j = 0; j < n && rc == SQLITE_OK; j++)
+	for (int j = 0; j < nt && rc == SQLITE_OK; j++)
+		rc = bind_text(st, i++, t[j]);
+	for (int j = 0; j < nv && rc == SQLITE_OK; j++)
 		rc = sqlite3_bind_int64(st, i++, v[j]);
 	if (rc != SQLITE_OK) {
 		e = store_fail(s, fn, rc);

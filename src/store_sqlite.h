@@ -182,6 +182,10 @@ enum chat_error store_rows(struct store *s, enum store_stmt k, const char *fn,
 enum chat_error store_run(struct store *s, enum store_stmt k, const char *fn,
     const char *room, int n, const int64_t *v);
 
+/* The same with the texts t[0..nt) as ?1.., then the integers v[0..nv). */
+enum chat_error store_run_args(struct store *s, enum store_stmt k,
+    const char *fn, const char *const *t, int nt, const int64_t *v, int nv);
+
 /* Commits the write transaction when e is CHAT_OK, else rolls it back.
  * Returns the outcome. */
 enum chat_error store_end(struct store *s, enum chat_error e, const char *fn);
