@@ -31,14 +31,16 @@ longpoll_deliver(struct hub *h, struct waiter *w, struct batch *b)
 	return hub_send(h, w, body, len, true);
 }
 
-/* The hold is over: an empty answer with the cursor to ask from next. */
+/* An answer without messages, with the cursor to ask from next: and
+ * the room's presence list p[0..len) when p is not NULL. Done. */
 static int
-longpoll_expire(struct hub *h, struct waiter *w)
+longpoll_answer(struct hub *h, struct waiter *w, const char *p, size_t len)
 {
 	struct buf body = { 0 };
 	int rc;
 
-	if (json_messages(&body, NULL, 0, w->cursor) == -1) {
+	if ((p != NULL ? json_presence_answer(&body, w->cursor, p, len) :
+	    json_messages(&body, NULL, 0, w->cursor)) == -1) {
 		buf_free(&body);
 		hub_drop(h, w, true);
 		return -1;
@@ -48,21 +50,18 @@ longpoll_expire(struct hub *h, struct waiter *w)
 	return rc;
 }
 
+/* The hold is over: an empty answer. */
+static int
+longpoll_expire(struct hub *h, struct waiter *w)
+{
+	return longpoll_answer(h, w, NULL, 0);
+}
+
 /* Who is here changed: the answer carries the room's list. */
 static int
 longpoll_presence(struct hub *h, struct waiter *w, const char *p, size_t len)
 {
-	struct buf body = { 0 };
-	int rc;
-
-	if (json_presence_answer(&body, w->cursor, p, len) == -1) {
-		buf_free(&body);
-		hub_drop(h, w, true);
-		return -1;
-	}
-	rc = hub_send(h, w, body.data, body.len, true);
-	buf_free(&body);
-	return rc;
+	return longpoll_answer(h, w, p, len);
 }
 
 /* Idle: one space before the answer's JSON. */
