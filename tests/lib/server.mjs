@@ -178,7 +178,9 @@ export function connectionCount(pid, listening = listeningInodes(), skip = new S
 // server's end takes its listener's path.
 function pgClientInodes(dir) {
   const out = new Set();
-  const lines = execFileSync('ss', ['-xHn'], { encoding: 'utf8' }).split('\n');
+  // The whole machine's unix sockets: on a machine shared with load tests,
+  // far more than execFileSync's default 1 MB of output.
+  const lines = execFileSync('ss', ['-xHn'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).split('\n');
   for (const f of lines.map((l) => l.trim().split(/\s+/))) {
     if (f.length >= 8 && f[4].startsWith(`${dir}/`)) out.add(f[7]);
   }
