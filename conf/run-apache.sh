@@ -8,7 +8,8 @@
 # FCGICHAT_VAR (database, sockets, logs; $ROOT/var), FCGICHAT_BIN
 # ($ROOT/cgi-bin/fcgichat.fcgi) and any FCGICHAT_* setting of the worker;
 # proxy with FCGICHAT_SOCKET uses the worker already listening there (e.g.
-# started by systemd) instead of starting one.
+# started by systemd) instead of starting one; FCGICHAT_AUTH_FILE (an
+# htpasswd file) puts a Basic login in front (conf/apache-auth.conf).
 # Ctrl-C or SIGTERM stops Apache and the worker it started. The database
 # must exist (fcgichat.fcgi --init). Changes nothing of the system's Apache.
 set -eu
@@ -96,7 +97,7 @@ else
 	# mod_fcgid gives its workers only the environment it is told to:
 	# every FCGICHAT_* setting given to this script, and the sanitizers'.
 	env | grep -E '^(FCGICHAT_[A-Z_]+|ASAN_OPTIONS|UBSAN_OPTIONS)=' |
-	    grep -vE '^FCGICHAT_(ROOT|VAR|BIN|DB|PREFIX|SOCKET|WS_SOCKETS|APACHE_[A-Z]+|FCGID_[A-Z]+)=' |
+	    grep -vE '^FCGICHAT_(ROOT|VAR|BIN|DB|PREFIX|SOCKET|WS_SOCKETS|AUTH_FILE|APACHE_[A-Z]+|FCGID_[A-Z]+)=' |
 	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' \
 	    -e 's/^\([^=]*\)=\(.*\)$/FcgidInitialEnv \1 "\2"/' \
 	    > "$var/apache-fcgid-env.conf"
@@ -105,6 +106,9 @@ else
 	if [ -n "${FCGICHAT_FCGID_PROCS:-}" ]; then
 		set -- "$@" -C "Define FCGICHAT_FCGID_PROCS $FCGICHAT_FCGID_PROCS"
 	fi
+fi
+if [ -n "${FCGICHAT_AUTH_FILE:-}" ]; then
+	set -- "$@" -DFCGICHAT_AUTH -C "Define FCGICHAT_AUTH_FILE \"$FCGICHAT_AUTH_FILE\""
 fi
 /usr/sbin/apache2 "$@" &
 apid=$!

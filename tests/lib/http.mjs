@@ -5,13 +5,22 @@
 import http from 'node:http';
 import { SseParser } from './sse.mjs';
 
+// The headers that log in as user behind startServer({ auth: true }) (the
+// password is the name); {} for a user of undefined or null. pass
+// overrides the password (a wrong one).
+export function basicAuth(user, pass = user) {
+  if (user === undefined || user === null) return {};
+  return { Authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` };
+}
+
 // One request; resolves to {status, headers, text, json, complete}
 // (complete: the whole body came). Rejects when the connection fails,
-// ends before the answer does, or is idle for timeout ms.
-export function request(base, method, path, { body, headers = {}, timeout = 70000, signal } = {}) {
+// ends before the answer does, or is idle for timeout ms. auth: a user
+// name to log in as (basicAuth).
+export function request(base, method, path, { body, headers = {}, timeout = 70000, signal, auth } = {}) {
   return new Promise((resolve, reject) => {
     const u = new URL(path, base);
-    const h = { ...headers };
+    const h = { ...basicAuth(auth), ...headers };
     let data = body;
     if (body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body)) {
       data = JSON.stringify(body);
@@ -48,8 +57,9 @@ export const post = (base, path, body, opts) => request(base, 'POST', path, { ..
 
 // A GET whose answer no one reads: the caller destroy()s the request it
 // returns, and the server sees its client leave, as when a browser closes.
-export function openRequest(base, path) {
-  const req = http.get(new URL(path, base), { agent: false });
+// auth: a user to log in as.
+export function openRequest(base, path, { auth } = {}) {
+  const req = http.get(new URL(path, base), { agent: false, headers: basicAuth(auth) });
   req.on('error', () => {});
   return req;
 }
@@ -61,8 +71,9 @@ export async function waitingNow(base) {
   return (await get(base, '/api/stats')).json.waiting;
 }
 
-export function send(base, room, nick, text, extra = {}) {
-  return post(base, `/api/rooms/${room}/messages`, { nick, text, ...extra });
+// A send; opts as request()'s (auth: the user to log in as).
+export function send(base, room, nick, text, extra = {}, opts = {}) {
+  return post(base, `/api/rooms/${room}/messages`, { nick, text, ...extra }, opts);
 }
 
 // An open event stream (GET .../events, since= and Last-Event-ID when
@@ -73,11 +84,12 @@ export function send(base, room, nick, text, extra = {}) {
 // answer's head (rejects if the connection fails first); query adds
 // parameters (nick=, presence=), done when the
 // stream has ended; until(pred) waits for pred(stream); close() leaves.
-export function openEvents(base, room, { since, query, lastEventId, headers = {}, onEvent } = {}) {
+// auth: a user to log in as.
+export function openEvents(base, room, { since, query, lastEventId, headers = {}, onEvent, auth } = {}) {
   const params = [since !== undefined ? `since=${since}` : '', query ?? ''].filter(Boolean);
   const q = params.length ? `?${params.join('&')}` : '';
   const u = new URL(`/api/rooms/${room}/events${q}`, base);
-  const h = { Accept: 'text/event-stream', ...headers };
+  const h = { Accept: 'text/event-stream', ...basicAuth(auth), ...headers };
   if (lastEventId !== undefined) h['Last-Event-ID'] = String(lastEventId);
   const stream = {
     events: [], comments: 0, retry: null, status: 0, headers: null, ended: false, raw: '',

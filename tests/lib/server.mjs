@@ -9,8 +9,13 @@
 // startServer() picks FCGICHAT_FRONTEND (default lighttpd), and with
 // FCGICHAT_STORE=postgresql a fresh PostgreSQL database (tests/lib/pg.mjs)
 // instead of the SQLite file; several servers given the same `db` URI are
-// several hosts sharing one database.
+// several hosts sharing one database. With auth: true the page and the
+// API (but /api/health and /api/stats) ask for a Basic login
+// (conf/lighttpd-auth.conf, conf/apache-auth.conf) over a password file
+// of USERS, each with the password equal to the name; http.mjs and
+// ws.mjs take an auth: 'alice' option to log in.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -78,6 +83,18 @@ export function childPids(ppid) {
     } catch {}
   }
   return out.sort((a, b) => a - b);
+}
+
+// The users of startServer({ auth: true }); each one's password is the name.
+export const USERS = ['alice', 'bob', 'carol'];
+
+// Writes an htpasswd file ({SHA} lines, read by lighttpd and Apache
+// alike) of users, password = name, into dir; returns its path.
+export function writePasswordFile(dir, users = USERS) {
+  const f = path.join(dir, 'users.htpasswd');
+  const sha = (p) => crypto.createHash('sha1').update(p).digest('base64');
+  fs.writeFileSync(f, users.map((u) => `${u}:{SHA}${sha(u)}\n`).join(''), { mode: 0o600 });
+  return f;
 }
 
 export const FRONTENDS = ['lighttpd', 'apache-proxy', 'apache-fcgid'];
@@ -217,9 +234,11 @@ function pgWorker(dir, uri, state) {
 //              or parked); quiet() waits until they hold none; queued()
 //              connections waiting for them to accept; stop(), start(),
 //              restart(), log(), sql(q), cleanup()
+//   auth       true: a Basic login is asked for (see above); authFile
+//              the password file
 //   It returns once every worker is serving and holds no connection
 //   (where the set of workers is fixed): counts taken then are idle ones.
-export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs = FCGID_PROCS, env = {}, dir, store = STORE, db } = {}) {
+export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs = FCGID_PROCS, env = {}, dir, store = STORE, db, auth = false } = {}) {
   if (!FRONTENDS.includes(frontend)) throw new Error(`unknown front end ${frontend}`);
   const pg = store === 'postgresql';
   if (pg && frontend !== 'lighttpd') throw new Error(`PostgreSQL suites run behind lighttpd, not ${frontend}`);
@@ -232,6 +251,7 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
   const statePath = pg ? path.join(dir, 'chat') : dbPath;
   const bin = pg ? pgWorker(dir, dbPath, statePath) : BIN;
   const logPath = path.join(dir, 'server.log');
+  const authFile = auth ? writePasswordFile(dir) : null;
   const init = spawnSync(BIN, ['--init'], { env: { ...process.env, ...env, FCGICHAT_DB: dbPath }, encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`fcgichat --init failed: ${init.stderr}`);
   const apache = frontend !== 'lighttpd';
@@ -240,7 +260,7 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
   const fixedProcs = frontend === 'lighttpd' ? procs : frontend === 'apache-proxy' && !external ? 1 : 0;
 
   const server = {
-    frontend, dir, dbPath, statePath, logPath, port: 0, url: '', proc: null, store,
+    frontend, dir, dbPath, statePath, logPath, port: 0, url: '', proc: null, store, auth, authFile,
     capacity: capacityOf(frontend, fcgidProcs),
     get procs() { return fixedProcs || this.workers().length; },
     async start() {
@@ -259,6 +279,8 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
         PORT: String(this.port),
       };
       if (!external) delete runEnv.FCGICHAT_SOCKET;
+      if (authFile) runEnv.FCGICHAT_AUTH_FILE = authFile;
+      else delete runEnv.FCGICHAT_AUTH_FILE;
       this.proc = spawn(cmd[0], cmd[1], {
         env: runEnv,
         stdio: ['ignore', log, log],

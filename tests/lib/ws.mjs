@@ -9,6 +9,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import WebSocket from 'ws';
+import { basicAuth } from './http.mjs';
 
 // RFC 6455 1.3: the GUID the accept value is derived with.
 export const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -44,10 +45,11 @@ export function upgradeHeaders(extra = {}) {
 // upgradeHeaders) that resolves to the answer, {status, headers, text,
 // json}: a refusal's whole answer, or a 101's head (the socket is then
 // closed at once). Rejects when the connection fails or is idle for
-// timeout ms. For http.mjs's request() a 101 is no answer.
-export function upgradeRequest(base, path, { method = 'GET', headers = {}, timeout = 10000 } = {}) {
+// timeout ms. For http.mjs's request() a 101 is no answer. auth: a user
+// to log in as (http.mjs basicAuth).
+export function upgradeRequest(base, path, { method = 'GET', headers = {}, timeout = 10000, auth } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request(new URL(path, base), { method, headers, agent: false, timeout });
+    const req = http.request(new URL(path, base), { method, headers: { ...basicAuth(auth), ...headers }, agent: false, timeout });
     req.on('upgrade', (res, socket) => {
       socket.destroy();
       resolve({ status: res.statusCode, headers: res.headers, text: '', json: undefined });
@@ -98,7 +100,8 @@ class Waitable {
 // client, which checks the handshake (the accept value, no extension) and
 // answers pings itself. Options: since; origin; headers; path (instead of
 // the room's); onFrame(json, client): each frame goes there instead of
-// into frames (clients that live long). The client keeps:
+// into frames (clients that live long); auth: a user to log in as
+// (http.mjs basicAuth). The client keeps:
 //   frames     what the server sent, each text frame parsed as JSON
 //   problems   frames that were not one JSON object with a type (binary,
 //              not JSON): the contract says there are none
@@ -114,8 +117,9 @@ export function openWs(base, room, opts = {}) {
 }
 
 class WsClient extends Waitable {
-  constructor(base, room, { since, origin, headers = {}, path, onFrame } = {}) {
+  constructor(base, room, { since, origin, headers = {}, path, onFrame, auth } = {}) {
     super();
+    headers = { ...basicAuth(auth), ...headers };
     const url = new URL(path ?? wsPath(room, since), base);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     Object.assign(this, {
@@ -269,8 +273,9 @@ export class FrameReader {
 // A handshake written by hand to target (the server's TCP port, or the
 // path of a worker's own WebSocket socket) for path, with headers over
 // the valid ones of upgradeHeaders() (key: the Sec-WebSocket-Key); host
-// defaults to 127.0.0.1:port. Resolves once the answer's head has come
-// (or the socket ended first, status 0), within timeout ms. The client:
+// defaults to 127.0.0.1:port; auth: a user to log in as. Resolves once
+// the answer's head has come (or the socket ended first, status 0), within
+// timeout ms. The client:
 //   status, head (the answer's head text), headers (lower-case names),
 //   key     the key it sent
 //   body    what followed a head other than 101 (an error's JSON text)
@@ -286,9 +291,9 @@ export function rawWs(target, path, opts = {}) {
 }
 
 class RawWs extends Waitable {
-  constructor(target, path, { headers = {}, host, timeout = 10000 } = {}) {
+  constructor(target, path, { headers = {}, host, timeout = 10000, auth } = {}) {
     super();
-    const h = upgradeHeaders(headers);
+    const h = upgradeHeaders({ ...basicAuth(auth), ...headers });
     Object.assign(this, {
       status: 0, head: '', headers: {}, key: h['Sec-WebSocket-Key'], body: '', frames: [],
       closeCode: null, closeReason: '', ended: false,
@@ -363,8 +368,8 @@ class RawWs extends Waitable {
 // connections; connects, ends, and closes (code -> how many); open while
 // a connection is; onMessage(message) as each comes; done once stopped.
 export class WsFollower {
-  constructor(base, room, since, { pause = 100, onMessage } = {}) {
-    Object.assign(this, { base, room, cursor: since, pause, onMessage });
+  constructor(base, room, since, { pause = 100, onMessage, auth } = {}) {
+    Object.assign(this, { base, room, cursor: since, pause, onMessage, auth });
     this.ids = [];
     this.connects = 0;
     this.ends = 0;
@@ -388,7 +393,7 @@ export class WsFollower {
   async run() {
     while (!this.stopped) {
       this.connects++;
-      const c = this.current = openWs(this.base, this.room, { since: this.cursor, onFrame: (f) => this._frame(f) });
+      const c = this.current = openWs(this.base, this.room, { since: this.cursor, auth: this.auth, onFrame: (f) => this._frame(f) });
       await c.opened;
       this.open = c.status === 101 && !c.closed;
       await c.done;
