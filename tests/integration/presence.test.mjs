@@ -5,7 +5,8 @@
 // whose socket is destroyed in the middle of a long-poll (Apache notices
 // it only through the spaces the worker writes while it waits), one entry
 // per person whatever the number of connections, lists across worker
-// processes, bad parameters refused, and no database write per poll.
+// processes, bad parameters refused, and with the web server's login: a
+// user present as the user (verified), whatever nick= or a header says.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, waitFor, FRONTEND as FE } from '../lib/server.mjs';
@@ -253,5 +254,33 @@ describe('the parked long-poll body', () => {
     assert.ok(Date.now() - t0 >= 2500);
     assert.match(r.text, /^ +\{/, 'a space a second for a person');
     assert.deepEqual(r.json, { messages: [], last_id: since });
+  });
+});
+
+describe('with the web server\'s login (REMOTE_USER)', () => {
+  let asrv;
+  before(async () => { asrv = await startServer({ procs: 2, auth: true }); });
+  after(async () => { await asrv?.cleanup(); });
+
+  test('a signed-in user is present as the user, verified, whatever nick= or a header says', async () => {
+    const room = newRoom();
+    const list = async () => (await get(asrv.url, `/api/rooms/${room}/presence`, { auth: 'carol' })).json;
+    const alice = openRequest(asrv.url, `/api/rooms/${room}/messages?since=0&wait=30&nick=mallory`, { auth: 'alice' });
+    // A client's own X-Remote-User / Remote-User headers are no identity.
+    const bob = openEvents(asrv.url, room, {
+      query: 'nick=eve', auth: 'bob', headers: { 'X-Remote-User': 'carol', 'Remote-User': 'carol' },
+    });
+    await bob.opened;
+    await waitFor(async () => (await list()).people.length === 2, { timeout: BOUND + SLACK, interval: 50, what: 'alice and bob' });
+    assert.deepEqual((await list()).people.map(({ nick, user, verified }) => ({ nick, user, verified })), [
+      { nick: 'alice', user: 'alice', verified: true },
+      { nick: 'bob', user: 'bob', verified: true },
+    ]);
+    // An anonymous name equal to a user's is another entry, unverified.
+    const t0 = Date.now();
+    alice.destroy();
+    await waitFor(async () => (await list()).people.map((p) => p.nick).join() === 'bob', { timeout: BOUND + SLACK, interval: 50, what: 'alice gone' });
+    console.log(`# ${FE}: a signed-in user left after ${Date.now() - t0} ms`);
+    bob.close();
   });
 });
