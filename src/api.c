@@ -337,10 +337,19 @@ api_park(struct request *r, enum hub_kind kind, int handle, int64_t cursor,
 		.limit = r->q.limit, .seen = seen, .behind = behind,
 		.deadline_ms = deadline, .initial = initial,
 		.limit_handle = handle, .presence = r->q.presence,
-		/* Who is here: the user, else the nick the page passed. */
-		.person = r->user ? r->user : *r->q.nick ? r->q.nick : NULL,
-		.verified = r->user != NULL,
 	};
+	char user[CHAT_MAX_USER + 1];
+
+	/* Who is here: the user, else the nick the page passed. A copy:
+	 * fcgi_release frees the request's parameters, REMOTE_USER too. A
+	 * longer user name counts for nobody rather than be cut. */
+	if (r->user != NULL && strlen(r->user) < sizeof(user)) {
+		memcpy(user, r->user, strlen(r->user) + 1);
+		p.person = user;
+		p.verified = true;
+	} else if (r->user == NULL && *r->q.nick != '\0') {
+		p.person = r->q.nick;
+	}
 
 	if (fcgi_release(r->fr, &p.fd, &p.request_id) == 0)
 		hub_park(r->t->hub, &p);
