@@ -228,9 +228,9 @@ query_parse(const char *qs, struct query_params *out, const char **why)
 	    (int)st.v[QUERY_LIMIT];
 	out->wait = (int)st.v[QUERY_WAIT];
 	out->presence = st.v[QUERY_PRESENCE];
-	out->nick[0] = '\0';
+	memset(out->nick, 0, sizeof(out->nick));
 	if (st.v[QUERY_NICK] == 0)
-		memcpy(out->nick, st.nick, sizeof(out->nick));
+		memcpy(out->nick, st.nick, strlen(st.nick));
 	return CHAT_OK;
 }
 
