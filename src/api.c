@@ -16,6 +16,7 @@
 #include "log.h"
 #include "origin.h"
 #include "private.h"
+#include "presence.h"
 #include "query.h"
 #include "sse.h"
 #include "stats.h"
@@ -67,6 +68,7 @@ static bool api_dm(struct request *);
  * only those who may see the room (private.h): everyone else gets the
  * 404 of a room that does not exist. */
 enum route_access { ROUTE_ANYONE, ROUTE_ROOM_VISIBLE };
+static bool api_presence(struct request *);
 
 /* The API in one screen. A '*' segment is a room name. */
 static const struct route {
@@ -79,6 +81,7 @@ static const struct route {
 	{ "POST", "/rooms/*/messages", api_send, ROUTE_ROOM_VISIBLE },
 	{ "GET", "/rooms/*/events", api_events, ROUTE_ROOM_VISIBLE },
 	{ "GET", "/rooms/*/ws", api_ws, ROUTE_ROOM_VISIBLE },
+	{ "GET", "/rooms/*/presence", api_presence, ROUTE_ROOM_VISIBLE },
 	{ "GET", "/rooms", api_rooms, ROUTE_ANYONE },
 	{ "POST", "/rooms", api_room_create, ROUTE_ANYONE },
 	{ "POST", "/dm", api_dm, ROUTE_ANYONE },
@@ -339,32 +342,34 @@ api_wait_acquire(struct request *r, int *handle)
 }
 
 /* Hands the request, with its waiting handle, to the hub with initial as
- * its first bytes. Returns true once the request is consumed; false after
- * answering 500 (out of memory), the handle given back. */
+ * its first bytes. The request is consumed either way: returns true. */
 static bool
 api_park(struct request *r, enum hub_kind kind, int handle, int64_t cursor,
     int64_t seen, bool behind, int64_t deadline, const struct buf *initial)
 {
-	/* The user's string lives in the request, which releasing frees. */
-	char *user = r->user != NULL ? strdup(r->user) : NULL;
+	/* A copy of the user: fcgi_release frees the request's parameters,
+	 * REMOTE_USER too (validate_user kept it within CHAT_MAX_USER). */
+	char user[CHAT_MAX_USER + 1];
 	struct hub_park_req p = {
 		.kind = kind, .room = r->room, .cursor = cursor,
 		.limit = r->q.limit, .seen = seen, .behind = behind,
 		.deadline_ms = deadline, .initial = initial,
-		.limit_handle = handle, .user = user,
-		.access_version = r->access_version,
+		.limit_handle = handle, .access_version = r->access_version,
+		.presence = r->q.presence,
 	};
 
-	if (r->user != NULL && user == NULL) {
-		limit_wait_release(handle);
-		reply_error(r, CHAT_E_INTERNAL, NULL);
-		return false;
+	/* Who is here: the user, else the nick the page passed. */
+	if (r->user != NULL) {
+		snprintf(user, sizeof(user), "%s", r->user);
+		p.user = p.person = user;
+		p.verified = true;
+	} else if (*r->q.nick != '\0') {
+		p.person = r->q.nick;
 	}
 	if (fcgi_release(r->fr, &p.fd, &p.request_id) == 0)
 		hub_park(r->t->hub, &p);
 	else
 		limit_wait_release(handle);
-	free(user);
 	return true;
 }
 
@@ -600,6 +605,20 @@ api_me(struct request *r)
 	buf_reset(&r->t->out);
 	json_me(&r->t->out, r->user);
 	reply_ok(r, 200, NULL);
+	return false;
+}
+
+/* Who is here (presence.c): the people with a live connection. */
+static bool
+api_presence(struct request *r)
+{
+	enum chat_error e;
+
+	buf_reset(&r->t->out);
+	if ((e = presence_read(r->t->store, r->room, &r->t->out)) == CHAT_OK)
+		reply_ok(r, 200, NULL);
+	else
+		reply_error(r, e, NULL);
 	return false;
 }
 

@@ -93,6 +93,15 @@ struct chat_room *chat_room_list_add(struct chat_room_list *l);
 /* Frees the array. Accepts NULL. */
 void chat_room_list_clear(struct chat_room_list *l);
 
+/* Appends a room called name (cut to CHAT_MAX_ROOM bytes), its figures
+ * 0. Returns 0, or -1 when out of memory (l unchanged). */
+int chat_room_list_push(struct chat_room_list *l, const char *name);
+
+/* An absolute time ms from now on clock (CLOCK_REALTIME or
+ * CLOCK_MONOTONIC), for pthread_cond_timedwait. */
+struct timespec;
+void chat_timespec_after(int clock, int64_t ms, struct timespec *ts);
+
 /* The 32-bit FNV-1a hash of p[0..n): cheap and well spread, for hash
  * tables (the hub's rooms) and for slots in a file every process shares
  * (limit.c), so its values must never change. */

@@ -18,6 +18,7 @@
 #include "conn.h"
 #include "limit.h"
 #include "log.h"
+#include "presence.h"
 #include "room.h"
 #include "timer.h"
 #include "hub_private.h"
@@ -157,6 +158,54 @@ waiter_catch_up(struct hub *h, struct waiter *w)
 	chat_list_clear(&l);
 }
 
+/* --- who is here: lists to the connections that asked ----------------- */
+
+/* Sends room r's presence list to w when w asked for lists and has an
+ * older one. Returns 0 while w stays, -1 once it is gone or finished. */
+static int
+hub_presence_to(struct hub *h, struct waiter *w, struct room *r)
+{
+	int64_t v = r->presence_v;
+
+	if (w->presence_v < 0 || w->closing || v <= w->presence_v)
+		return 0;
+	w->presence_v = v;
+	return hub_transports[w->kind]->presence(h, w, r->presence_json.data,
+	    r->presence_json.len);
+}
+
+/* The presence thread has lists ready: each room's goes to its waiters
+ * that asked; a room nobody waits in any more is no longer wanted. */
+static void
+hub_presence_ready(struct hub *h, void *arg)
+{
+	struct presence_update *u = presence_take(h->presence), *next;
+
+	(void)arg;
+	for (; u != NULL; u = next) {
+		struct room *r = room_find(&h->rooms, u->room);
+		struct waiter *w, *wnext;
+		size_t left;
+		next = u->next;
+		if (r == NULL) {
+			presence_unwant(h->presence, u->room);
+		} else if (u->version >= r->presence_v) {
+			struct buf old = r->presence_json;
+			r->presence_json = u->json;
+			u->json = old;
+			r->presence_v = u->version;
+			/* As in hub_deliver: a waiter may leave meanwhile. */
+			left = r->n;
+			for (w = r->waiters; w != NULL && left > 0; w = wnext,
+			    left--) {
+				wnext = w->next;
+				hub_presence_to(h, w, r);
+			}
+		}
+		presence_update_free(u);
+	}
+}
+
 /* --- the watcher -------------------------------------------------------- */
 
 /* Files a waiter handed over by hub_park under its room. */
@@ -168,11 +217,11 @@ hub_file(struct hub *h, struct waiter *w)
 	free(w->u.name);
 	w->u.room = NULL;
 	if (r == NULL ||
-	    timer_push(&h->timers, &w->timer, waiter_due(h, w)) == -1) {
+	    timer_push(&h->timers, &w->timer, waiter_due(w)) == -1) {
 		if (r)
 			room_release(&h->rooms, r);
 		atomic_fetch_sub(&h->waiting[w->kind], 1);
-		waiter_free(w);
+		waiter_free(h, w);
 		return;
 	}
 	waiter_link(w, r);
@@ -186,6 +235,12 @@ hub_file(struct hub *h, struct waiter *w)
 	if (w->access_version < h->access_version &&
 	    hub_access_file(h, w) == -1)
 		return;
+	if (w->presence_v >= 0 && !r->presence_asked) {
+		presence_want(h->presence, r->name);
+		r->presence_asked = true;
+	} else if (hub_presence_to(h, w, r) == -1) {
+		return;
+	}
 	if (w->seen < h->last_seen || w->behind)
 		waiter_catch_up(h, w);
 }
@@ -223,13 +278,8 @@ hub_stop(struct hub *h, int timeout_ms)
 	struct timespec until;
 	uint64_t one = 1;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
+	chat_timespec_after(CLOCK_REALTIME, timeout_ms, &until);
+	presence_stop(h->presence, timeout_ms);
 	atomic_store(&h->stopping, true);
 	if (write(h->efd, &one, sizeof(one)) < 0)
 		log_warn("hub_stop: eventfd");
@@ -366,6 +416,7 @@ hub_main(void *arg)
 				store_wake_drain(h->store);
 			moved = hub_poll_db(h);
 			hub_access_look(h);
+			presence_poke(h->presence);
 			recheck = told && !moved ? now + RECHECK_MS : 0;
 			fallback = now + FALLBACK_MS;
 		}
@@ -408,7 +459,7 @@ hub_start(const struct hub_options *o)
 	h->stop_fd = o->stop_fd;
 	for (int k = 0; k < HUB__MAX; k++)
 		assert(hub_transports[k] && hub_transports[k]->deliver &&
-		    hub_transports[k]->expire);
+		    hub_transports[k]->expire && hub_transports[k]->presence);
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->stop_lock, NULL);
 	pthread_cond_init(&h->stop_cond, NULL);
@@ -426,8 +477,13 @@ hub_start(const struct hub_options *o)
 	h->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (h->ep < 0 || h->efd < 0 || hub_watch(h) == -1)
 		goto fail;
+	if ((h->presence = presence_start(&o->store)) == NULL)
+		goto fail;
 	if (pthread_create(&h->thread, NULL, hub_main, h) != 0)
 		goto fail;
+	if (hub_add_source(h, presence_fd(h->presence), hub_presence_ready,
+	    NULL) == -1)
+		return NULL;   /* the watcher runs: as hub_add_source's caller */
 	return h;
 fail:
 	log_errorx("hub_start: cannot start the watcher");
@@ -439,6 +495,21 @@ fail:
 	free(h->db_path);
 	free(h);
 	return NULL;
+}
+
+/* How long a parked connection may go unwritten (its on_timer then):
+ * the keepalive interval, shorter for a person's long-poll or stream so
+ * that a client that left is noticed on every front end (presence.h). */
+static int
+hub_idle_ms(const struct hub *h, enum hub_kind kind, bool person)
+{
+	int probe = person ? PRESENCE_PROBE_MS : LONGPOLL_PROBE_MS;
+
+	if (kind == HUB_LONGPOLL)
+		return probe;
+	if (kind == HUB_SSE && person && probe < h->keepalive_ms)
+		return probe;
+	return h->keepalive_ms;
 }
 
 int
@@ -464,16 +535,21 @@ hub_park(struct hub *h, const struct hub_park_req *r)
 	    .limit = r->limit, .limit_handle = r->limit_handle,
 	    .behind = r->behind, .cursor = r->cursor, .seen = r->seen,
 	    .end = r->deadline_ms, .last_write = chat_mono_ms(),
-	    .priv = r->priv, .access_version = r->access_version };
+	    .idle_ms = hub_idle_ms(h, r->kind, r->person != NULL),
+	    .presence_v = r->presence, .priv = r->priv,
+	    .access_version = r->access_version };
 	conn_init(&w->conn, r->fd, r->request_id);
 	if ((r->user != NULL && (w->user = strdup(r->user)) == NULL) ||
 	    (r->initial && conn_queue(&w->conn, r->initial->data,
 	    r->initial->len) == -1)) {
 		free(w->u.name);
-		waiter_free(w);
+		waiter_free(h, w);
 		log_warnx("hub_park: out of memory");
 		return -1;
 	}
+	if (r->person != NULL)
+		w->person = presence_join(h->presence, r->room, r->person,
+		    r->verified);
 	atomic_fetch_add(&h->waiting[w->kind], 1);
 	atomic_fetch_add(&h->parked, 1);
 	pthread_mutex_lock(&h->lock);

@@ -60,6 +60,14 @@ struct hub_park_req {
 	const struct buf *initial;  /* response bytes to send first (copied) */
 	int limit_handle;        /* from limit_wait_acquire; the hub gives it
 	                          * back when the request ends */
+	const char *person;      /* who this connection is (a user, or an
+	                          * anonymous page's nick): counted as
+	                          * present in room while parked; NULL:
+	                          * nobody */
+	bool verified;           /* person is REMOTE_USER (identity.h) */
+	int64_t presence;        /* >= 0: the client wants the room's
+	                          * presence list whenever its version is
+	                          * above this one (presence.h); -1: not */
 	void *priv;              /* the transport's own state (WebSocket):
 	                          * the hub hands it to the transport's
 	                          * release hook in every case, failure too */

@@ -20,6 +20,7 @@
 
 struct hub {
 	struct store *store;
+	struct presence *presence;   /* who is here (presence.h) */
 	char *db_path;
 	bool readonly;               /* started on read-only database files */
 	int ep, wake, efd;          /* wake: store_wake_fd, owned by store */
@@ -55,11 +56,12 @@ extern const struct transport *const hub_transports[HUB__MAX];
 
 /* w's next timer: its deadline, or its idle (keepalive) time when that
  * comes first. A waiter's heap key never exceeds it. */
-int64_t waiter_due(const struct hub *h, const struct waiter *w);
+int64_t waiter_due(const struct waiter *w);
 
-/* Frees w (the transport's release hook first), closing its connection
- * and giving back its limit handle. Accepts NULL. */
-void waiter_free(struct waiter *w);
+/* Frees w (the transport's release hook first), closing its connection,
+ * giving back its limit handle and its place in who is here. Accepts
+ * NULL. */
+void waiter_free(struct hub *h, struct waiter *w);
 
 /* Puts w on the list of room r. */
 void waiter_link(struct waiter *w, struct room *r);

@@ -155,6 +155,19 @@ int json_health(struct buf *b, int64_t last_id);
 
 /* {"user":"alice"}, or {"user":null} for NULL (anonymous): GET /api/me. */
 int json_me(struct buf *b, const char *user);
+/* Who is here (API.md, GET /api/rooms/{room}/presence):
+ * {"room":"r","version":N,"people":[{"nick":"alice","user":"alice",
+ * "verified":true,"since":T},{"nick":"bob","verified":false,"since":T}]}
+ * (a user's nick is the user name). */
+struct chat_people;
+int json_presence(struct buf *b, const char *room, int64_t version,
+    const struct chat_people *p);
+/* A long-poll woken by a change of who is here:
+ * {"messages":[],"last_id":N,"presence":P} around json_presence's P; */
+int json_presence_answer(struct buf *b, int64_t last_id, const char *p,
+    size_t len);
+/* the same as a WebSocket frame's text: {"type":"presence","presence":P}. */
+int json_ws_presence(struct buf *b, const char *p, size_t len);
 
 /* One worker process's figures in GET /api/stats. */
 struct json_stats_proc {

@@ -1,6 +1,7 @@
 /* json_encode.c - the encoders of json.h: every JSON answer of API.md,
  * written directly into a struct buf, without cJSON. */
 #include "json.h"
+#include "store.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -312,6 +313,47 @@ json_me(struct buf *b, const char *user)
 		json_string(b, user);
 	else
 		buf_puts(b, "null");
+	buf_puts(b, "}");
+	return b->oom ? -1 : 0;
+}
+
+int
+json_presence(struct buf *b, const char *room, int64_t version,
+    const struct chat_people *p)
+{
+	buf_puts(b, "{\"room\":");
+	json_string(b, room);
+	buf_printf(b, ",\"version\":%" PRId64 ",\"people\":[", version);
+	for (size_t i = 0; i < p->n; i++) {
+		buf_puts(b, i ? ",{\"nick\":" : "{\"nick\":");
+		json_string(b, p->v[i].name);
+		if (p->v[i].verified) {
+			buf_puts(b, ",\"user\":");
+			json_string(b, p->v[i].name);
+		}
+		buf_printf(b, ",\"verified\":%s,\"since\":%" PRId64 "}",
+		    p->v[i].verified ? "true" : "false", p->v[i].since_ms);
+	}
+	buf_puts(b, "]}");
+	return b->oom ? -1 : 0;
+}
+
+int
+json_presence_answer(struct buf *b, int64_t last_id, const char *p,
+    size_t len)
+{
+	buf_printf(b, "{\"messages\":[],\"last_id\":%" PRId64
+	    ",\"presence\":", last_id);
+	buf_append(b, p, len);
+	buf_puts(b, "}");
+	return b->oom ? -1 : 0;
+}
+
+int
+json_ws_presence(struct buf *b, const char *p, size_t len)
+{
+	buf_puts(b, "{\"type\":\"presence\",\"presence\":");
+	buf_append(b, p, len);
 	buf_puts(b, "}");
 	return b->oom ? -1 : 0;
 }

@@ -6,9 +6,10 @@
 #include <string.h>
 
 #include "chat.h"
+#include "validate.h"
 
 enum query_key { QUERY_SINCE, QUERY_BEFORE, QUERY_LIMIT, QUERY_WAIT,
-    QUERY__MAX };
+    QUERY_PRESENCE, QUERY_NICK, QUERY__MAX };
 
 /* The parameters of API.md, their ranges and what to say when broken. */
 static const struct query_rule {
@@ -29,11 +30,18 @@ static const struct query_rule {
 	[QUERY_WAIT] = { "wait", 0, CHAT_MAX_WAIT,
 	    "wait must be an integer from 0 to 60",
 	    "wait may be given only once" },
+	[QUERY_PRESENCE] = { "presence", 0, INT64_MAX,
+	    "presence must be the presence version you have, an integer "
+	    "from 0 (none yet) to 9223372036854775807",
+	    "presence may be given only once" },
+	/* Not a number: query_nick checks it. */
+	[QUERY_NICK] = { "nick", 0, 0, NULL, "nick may be given only once" },
 };
 
 /* One parse in progress: the values seen so far, -1 for absent. */
 struct query_state {
 	int64_t v[QUERY__MAX];
+	char nick[CHAT_MAX_USER + 1];	/* trimmed, when v[QUERY_NICK] is 0 */
 	char tmp[QUERY_MAX_LEN];	/* a decoded name or value */
 };
 
@@ -126,6 +134,21 @@ query_key(const char *name, size_t len)
 	return k;
 }
 
+/* The nick in st->tmp[0..len): checked and trimmed as a send's. */
+static enum chat_error
+query_nick(struct query_state *st, size_t len, const char **why)
+{
+	size_t start, tlen;
+	enum chat_error e;
+
+	if ((e = validate_nick(st->tmp, len, &start, &tlen, why)) != CHAT_OK)
+		return e;
+	memcpy(st->nick, st->tmp + start, tlen);
+	st->nick[tlen] = '\0';
+	st->v[QUERY_NICK] = 0;
+	return CHAT_OK;
+}
+
 /* Checks one non-empty "name[=value]" pair s[0..len) and records the
  * value of a known name. Unknown names only have their escapes checked. */
 static enum chat_error
@@ -149,6 +172,8 @@ query_pair(struct query_state *st, const char *s, size_t len,
 	r = &rules[k];
 	if (st->v[k] != -1)
 		return chat_error_why(why, CHAT_E_BAD_PARAM, r->dup);
+	if (k == QUERY_NICK)
+		return query_nick(st, eq != NULL ? vlen : 0, why);
 	/* A decoded NUL, '+' or sign is not a digit, so query_int refuses. */
 	if (eq == NULL ||
 	    query_int(st->tmp, vlen, r->min, r->max, &st->v[k]) == -1)
@@ -202,6 +227,10 @@ query_parse(const char *qs, struct query_params *out, const char **why)
 	out->limit = st.v[QUERY_LIMIT] == -1 ? CHAT_DEFAULT_LIMIT :
 	    (int)st.v[QUERY_LIMIT];
 	out->wait = (int)st.v[QUERY_WAIT];
+	out->presence = st.v[QUERY_PRESENCE];
+	memset(out->nick, 0, sizeof(out->nick));
+	if (st.v[QUERY_NICK] == 0)
+		memcpy(out->nick, st.nick, strlen(st.nick));
 	return CHAT_OK;
 }
 

@@ -1,5 +1,6 @@
 /* query.h - parses and range-checks the query string of API.md's GET
- * endpoints (since, before, limit, wait) and the Last-Event-ID header. */
+ * endpoints (since, before, limit, wait; nick and presence for who is
+ * here) and the Last-Event-ID header. */
 #ifndef QUERY_H
 #define QUERY_H
 
@@ -7,6 +8,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "identity.h"
 
 #define QUERY_MAX_LEN 4096   /* longer query strings are bad_param */
 #define QUERY_MAX_PARAMS 32  /* more name=value pairs are bad_param */
@@ -16,11 +18,17 @@ struct query_params {
 	int64_t before;  /* -1 when absent; else 0..INT64_MAX */
 	int limit;       /* 1..1000, CHAT_DEFAULT_LIMIT when absent */
 	int wait;        /* -1 when absent; else 0..60 */
+	int64_t presence;  /* -1 when absent; else 0..INT64_MAX: the client
+	                    * wants presence lists newer than this version */
+	char nick[CHAT_MAX_USER + 1];  /* an anonymous page's nick, checked
+	                                * and trimmed as a send's; "" when
+	                                * absent */
 };
 
 /* Parses qs (QUERY_STRING, may be NULL or empty) into *out. Names and
- * values are percent-decoded ('+' is a space). since, before, limit and
- * wait must each appear at most once, with a decimal value in range;
+ * values are percent-decoded ('+' is a space). since, before, limit,
+ * wait and presence must each appear at most once, with a decimal value
+ * in range; nick at most once, a valid nick (else CHAT_E_BAD_NICK);
  * since and before together are not allowed; unknown names are ignored.
  * Returns CHAT_OK, or CHAT_E_BAD_PARAM with *why naming the parameter
  * (why may be NULL); *out is then unspecified. */

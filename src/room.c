@@ -36,6 +36,7 @@ room_get(struct room_table *t, const char *name)
 		return NULL;
 	i = room_hash(name);
 	memcpy(r->name, name, strlen(name) + 1);
+	r->presence_v = -1;
 	r->hnext = t->buckets[i];
 	t->buckets[i] = r;
 	return r;
@@ -52,5 +53,6 @@ room_release(struct room_table *t, struct room *r)
 	for (p = &t->buckets[room_hash(r->name)]; *p != r; p = &(*p)->hnext)
 		assert(*p != NULL);   /* r is not in t: freed twice? */
 	*p = r->hnext;
+	buf_free(&r->presence_json);
 	free(r);
 }

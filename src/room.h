@@ -5,8 +5,11 @@
 #ifndef ROOM_H
 #define ROOM_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "buf.h"
 #include "chat.h"
 
 #define ROOM_BUCKETS 4096
@@ -17,6 +20,9 @@ struct room {
 	struct room *hnext;          /* the bucket's chain */
 	struct waiter *waiters;      /* the hub's list (hub.c links it) */
 	size_t n;                    /* waiters on it */
+	int64_t presence_v;          /* version of presence_json, -1: none */
+	bool presence_asked;         /* presence_want was called for it */
+	struct buf presence_json;    /* json_presence of the room */
 	char name[CHAT_MAX_ROOM + 1];
 };
 

@@ -24,7 +24,7 @@
 #include "log.h"
 
 #define STATS_MAGIC 0x66637374u   /* "fcst" */
-#define STATS_VERSION 2   /* 2: waiting_ws */
+#define STATS_VERSION 3   /* 2: waiting_ws, 3: presence_writes */
 #define STATS_MAX_PROCS 256       /* files read per answer */
 #define STATS_TOP 10              /* clients in each of the limits' lists */
 
@@ -60,6 +60,7 @@ static const struct {
 	[STATS_DROPPED] = { "dropped", false },
 	[STATS_PRUNED] = { "pruned", false },
 	[STATS_LAST_ID] = { "last_id", true },
+	[STATS_PRESENCE_WRITES] = { "presence_writes", false },
 };
 
 /* Counters before stats_open, or for good when it failed. */

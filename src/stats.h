@@ -29,6 +29,7 @@ enum stats_counter {
 	STATS_DROPPED,           /* waiting clients dropped: gone or slow */
 	STATS_PRUNED,            /* rows removed by retention */
 	STATS_LAST_ID,           /* now: newest id the watcher has seen */
+	STATS_PRESENCE_WRITES,   /* writes of who is here (presence.c) */
 	STATS__MAX
 };
 

@@ -178,6 +178,69 @@ store_wake_drain(struct store *s)
 }
 
 enum chat_error
+store_presence_sync(struct store *s, const struct store_presence_sync *w)
+{
+	return store_engine_of(s)->presence_sync(s, w);
+}
+
+enum chat_error
+store_presence_read(struct store *s, const char *room, int64_t fresh_ms,
+    struct chat_people *out, int64_t *version)
+{
+	return store_engine_of(s)->presence_read(s, room, fresh_ms, out,
+	    version);
+}
+
+enum chat_error
+store_presence_changed(struct store *s, int64_t after,
+    struct chat_room_list *out, int64_t *max)
+{
+	return store_engine_of(s)->presence_changed(s, after, out, max);
+}
+
+void
+chat_people_clear(struct chat_people *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		free(p->v[i].name);
+	free(p->v);
+	p->v = NULL;
+	p->n = 0;
+}
+
+enum chat_error
+store_people_out(enum chat_error e, struct chat_people *got,
+    struct chat_people *out)
+{
+	if (e != CHAT_OK) {
+		chat_people_clear(got);
+		return e;
+	}
+	chat_people_clear(out);
+	*out = *got;
+	return CHAT_OK;
+}
+
+int
+store_people_push(struct chat_people *p, const char *name, bool verified,
+    int64_t since_ms)
+{
+	struct chat_person *v = realloc(p->v, (p->n + 1) * sizeof(*v));
+	char *copy = strdup(name);
+
+	if (v != NULL)
+		p->v = v;
+	if (v == NULL || copy == NULL) {
+		free(copy);
+		return -1;
+	}
+	v[p->n++] = (struct chat_person){ copy, verified, since_ms };
+	return 0;
+}
+
+enum chat_error
 store_tombstone_out(enum chat_error e, struct chat_message *m,
     struct chat_message *tomb)
 {

@@ -1,14 +1,16 @@
 /* store.h - the chat's storage: the contract every storage engine meets.
  * It opens and migrates the database, appends messages (idempotently, by
  * client_id), reads them after or before an id, lists rooms, deletes,
- * prunes, imports, inspects, and wakes the watchers of every process
- * after a commit. Two engines meet it, chosen by the database's path
- * (store.c dispatches): a postgresql:// or postgres:// URI is PostgreSQL
- * (store_pg.c, store_pg_schema.c, store_pg_write.c, store_pg_wake.c;
- * private header store_pg.h), the only files that know libpq; anything
- * else is an SQLite file (store_sqlite.c, store_schema.c,
- * store_append.c, store_maint.c, store_wake.c; private header
- * store_sqlite.h), the only files that know SQLite. Notes marked
+ * prunes, imports, inspects, wakes the watchers of every process after
+ * a commit, and keeps who is here (the presence tables). Two engines
+ * meet it, chosen by the database's path (store.c dispatches): a
+ * postgresql:// or postgres:// URI is PostgreSQL (store_pg.c,
+ * store_pg_schema.c, store_pg_write.c, store_pg_wake.c,
+ * store_pg_presence.c; private header store_pg.h), the only files that
+ * know libpq; anything else is an SQLite file (store_sqlite.c,
+ * store_schema.c, store_append.c, store_maint.c, store_wake.c,
+ * store_presence.c; private header store_sqlite.h), the only files that
+ * know SQLite. Notes marked
  * "SQLite:" or "PostgreSQL:" say how each engine meets the contract; the
  * last section is SQLite's alone.
  *
@@ -300,6 +302,68 @@ enum chat_error store_prune(struct store *s, const struct store_retention *r,
  * stored. */
 enum chat_error store_import(struct store *s, const struct chat_message *v,
     size_t n, size_t *stored);
+
+/* --- presence (who is here; presence.c is the only caller) ----------- */
+
+/* One row of a worker's presence set: person name (REMOTE_USER when
+ * verified, else an anonymous page's nick) in room since since_ms. */
+struct store_presence_row {
+	const char *room;
+	const char *name;
+	bool verified;
+	int64_t since_ms;
+	bool gone;               /* the row goes (else it is added) */
+};
+
+/* One write of a worker's presence, in one transaction. */
+struct store_presence_sync {
+	const char *worker;      /* "host:pid:start-ms", unique per process */
+	int64_t now_ms;          /* the worker's heartbeat */
+	bool full;               /* v is the worker's whole set: its other
+	                          * rows go (after a failed write) */
+	bool leave;              /* the worker ends: all its rows go, v too */
+	int64_t stale_ms;        /* > 0: also remove the rows of workers
+	                          * whose heartbeat is older than this */
+	const struct store_presence_row *v;
+	size_t n;
+};
+
+/* Applies w: the heartbeat, then the rows of v, and gives every room
+ * whose rows changed a new version (one more than the highest of all
+ * rooms); wakes the watchers of every process (and host) when any room
+ * changed. On failure nothing is written. PostgreSQL: writers serialize
+ * on an advisory lock, so versions become visible in order. */
+enum chat_error store_presence_sync(struct store *s,
+    const struct store_presence_sync *w);
+
+/* One person present in a room (store_presence_read). */
+struct chat_person {
+	char *name;
+	bool verified;
+	int64_t since_ms;        /* the earliest of its workers' */
+};
+
+struct chat_people {
+	struct chat_person *v;
+	size_t n;
+};
+
+/* Frees the names and the array, leaving it empty. Accepts NULL. */
+void chat_people_clear(struct chat_people *p);
+
+/* The people in room, one entry per (name, verified) whatever the number
+ * of their connections and workers, sorted by name, counting only workers
+ * whose heartbeat is at or after fresh_ms; and the room's presence
+ * version into *version (0: none yet), in one snapshot. On failure *out
+ * is as it was. */
+enum chat_error store_presence_read(struct store *s, const char *room,
+    int64_t fresh_ms, struct chat_people *out, int64_t *version);
+
+/* The rooms whose presence version is above after (name only), appended
+ * to *out, and the highest version of all rooms into *max (after when
+ * none is higher). On failure *out is as it was. */
+enum chat_error store_presence_changed(struct store *s, int64_t after,
+    struct chat_room_list *out, int64_t *max);
 
 /* --- inspecting (for --check) ---------------------------------------- */
 

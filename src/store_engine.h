@@ -55,6 +55,12 @@ struct store_engine {
 	    struct store_members *, enum chat_room_kind *);
 	enum chat_error (*rooms_for)(struct store *, const char *,
 	    struct chat_room_list *);
+	enum chat_error (*presence_sync)(struct store *,
+	    const struct store_presence_sync *);
+	enum chat_error (*presence_read)(struct store *, const char *, int64_t,
+	    struct chat_people *, int64_t *);
+	enum chat_error (*presence_changed)(struct store *, int64_t,
+	    struct chat_room_list *, int64_t *);
 };
 
 /* Appends a copy of name to *m. Returns 0, or -1 when out of memory (m
@@ -74,5 +80,16 @@ extern const struct store_engine store_pg_engine;
  * committed all the same). */
 enum chat_error store_tombstone_out(enum chat_error e, struct chat_message *m,
     struct chat_message *tomb);
+
+/* The end of an engine's store_presence_read: on CHAT_OK *got becomes
+ * *out (whose old people are freed); otherwise *got is freed and *out
+ * stays. Returns e. */
+enum chat_error store_people_out(enum chat_error e, struct chat_people *got,
+    struct chat_people *out);
+
+/* Appends a copy of one person to p. Returns 0, or -1 when out of memory
+ * (p unchanged). */
+int store_people_push(struct chat_people *p, const char *name, bool verified,
+    int64_t since_ms);
 
 #endif

@@ -12,38 +12,6 @@
 
 #define STORE_PRUNE_PAUSE_MS 2  /* between prune batches: senders go first */
 
-/* Binds ?1 = room (when not NULL) and then the n integers of v to
- * statement k, runs it to its end and resets it. */
-static enum chat_error
-store_run(struct store *s, enum store_stmt k, const char *fn,
-    const char *room, int n, const int64_t *v)
-{
-	sqlite3_stmt *st = s->st[k];
-	enum chat_error e;
-	int i = 1, rc = SQLITE_OK;
-
-	if (room != NULL)
-		rc = bind_text(st, i++, room);
-	for (int j = 0; j < n && rc == SQLITE_OK; j++)
-		rc = sqlite3_bind_int64(st, i++, v[j]);
-	if (rc != SQLITE_OK) {
-		e = store_fail(s, fn, rc);
-		stmt_done(st);
-		return e;
-	}
-	return store_step(s, k, fn);
-}
-
-enum chat_error
-store_end(struct store *s, enum chat_error e, const char *fn)
-{
-	if (e == CHAT_OK)
-		e = store_step(s, STMT_COMMIT, fn);
-	if (e != CHAT_OK)
-		store_rollback(s);
-	return e;
-}
-
 /* The room of message id (not of a tombstone) into *room, a new string;
  * NULL when there is no such message. */
 static enum chat_error

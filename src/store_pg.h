@@ -22,6 +22,7 @@
 #define STORE_PG_LOCK_IDS 7013356001LL
 #define STORE_PG_LOCK_MIGRATE 7013356002LL
 #define STORE_PG_LOCK_PRUNE 7013356003LL
+#define STORE_PG_LOCK_PRESENCE 7013356004LL   /* sql/pg/005_presence.sql */
 
 /* The channel the insert trigger NOTIFYs and watchers LISTEN on. */
 #define STORE_PG_CHANNEL "fcgichat"
@@ -58,6 +59,19 @@ enum store_pg_stmt {
 	PG_MEMBERS_DEL,
 	PG_MEMBERS,
 	PG_ROOMS_FOR,
+	PG_PRES_BEAT,
+	PG_PRES_NEXT,
+	PG_PRES_ADD,
+	PG_PRES_DEL,
+	PG_PRES_BUMP,
+	PG_PRES_BUMP_WORKER,
+	PG_PRES_DROP_WORKER,
+	PG_PRES_FORGET,
+	PG_PRES_STALE_BUMP,
+	PG_PRES_STALE_DROP,
+	PG_PRES_STALE_FORGET,
+	PG_PRES_READ,
+	PG_PRES_CHANGED,
 	PG__MAX
 };
 
@@ -104,6 +118,13 @@ enum chat_error pg_fail(struct store *s, const PGresult *r, const char *fn);
  * first if the connection was lost. */
 PGresult *pg_run(struct store *s, enum store_pg_stmt k, int n,
     const char *const *v, const char *fn, enum chat_error *e);
+
+/* Runs statement k with the texts t[0..nt) and then the integers
+ * v[0..nv) as its parameters (at most 6 in all, at most 3 integers); *r
+ * gets its result when r is not NULL (the caller PQclears it). */
+enum chat_error pg_run_args(struct store *s, enum store_pg_stmt k,
+    const char *fn, const char *const *t, int nt, const int64_t *v, int nv,
+    PGresult **r);
 
 /* Runs one SQL command without parameters or rows wanted (BEGIN, COMMIT,
  * ROLLBACK, SET, LOCK). */
@@ -168,6 +189,14 @@ enum chat_error store_pg_rooms_for(struct store *s, const char *user,
  * allows; kind NULL is a public room. On failure out is as it was. */
 enum chat_error pg_room_rows(const PGresult *r, struct chat_room_list *out,
     const char *fn);
+/* --- store_pg_presence.c ---------------------------------------------- */
+
+enum chat_error store_pg_presence_sync(struct store *s,
+    const struct store_presence_sync *w);
+enum chat_error store_pg_presence_read(struct store *s, const char *room,
+    int64_t fresh_ms, struct chat_people *out, int64_t *version);
+enum chat_error store_pg_presence_changed(struct store *s, int64_t after,
+    struct chat_room_list *out, int64_t *max);
 
 /* --- store_pg_wake.c ----------------------------------------------------- */
 

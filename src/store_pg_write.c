@@ -107,26 +107,7 @@ static enum chat_error
 pg_run_ints(struct store *s, enum store_pg_stmt k, const char *fn,
     const char *a, int n, const int64_t *v, PGresult **r)
 {
-	char buf[3][24];
-	const char *p[4] = { NULL };
-	int i = 0;
-	enum chat_error e = CHAT_OK;
-	PGresult *res = NULL;
-
-	assert(n <= 3);
-	if (a != NULL)
-		p[i++] = a;
-	for (int j = 0; j < n; j++) {
-		snprintf(buf[j], sizeof(buf[j]), "%" PRId64, v[j]);
-		p[i++] = buf[j];
-	}
-	if ((res = pg_run(s, k, i, p, fn, &e)) == NULL)
-		return e;
-	if (r != NULL)
-		*r = res;
-	else
-		PQclear(res);
-	return CHAT_OK;
+	return pg_run_args(s, k, fn, &a, a != NULL, v, n, r);
 }
 
 /* The message's room into *room (a new string), NULL when there is no

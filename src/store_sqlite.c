@@ -124,6 +124,44 @@ static const char *const store_sql[STMT__MAX] = {
 	    " FROM room_members m JOIN private_rooms p ON p.room = m.room"
 	    " LEFT JOIN rooms r ON r.name = p.room WHERE m.member = ?1"
 	    " ORDER BY 1",
+	/* Presence (sql/005_presence.sql; store_presence.c). */
+	[STMT_PRES_BEAT] =
+	    "INSERT INTO presence_workers (worker, heartbeat) VALUES (?1, ?2)"
+	    " ON CONFLICT (worker) DO UPDATE SET heartbeat = excluded.heartbeat",
+	[STMT_PRES_NEXT] = "SELECT coalesce(max(seq), 0) + 1 FROM presence_rooms",
+	[STMT_PRES_ADD] =
+	    "INSERT INTO presence (room, name, worker, verified, since)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+	[STMT_PRES_DEL] =
+	    "DELETE FROM presence WHERE room = ?1 AND name = ?2"
+	    " AND worker = ?3 AND verified = ?4",
+	[STMT_PRES_BUMP] =
+	    "INSERT INTO presence_rooms (room, seq) VALUES (?1, ?2)"
+	    " ON CONFLICT (room) DO UPDATE SET seq = excluded.seq",
+	[STMT_PRES_BUMP_WORKER] =
+	    "INSERT INTO presence_rooms (room, seq)"
+	    " SELECT DISTINCT room, ?2 FROM presence WHERE worker = ?1"
+	    " ON CONFLICT (room) DO UPDATE SET seq = excluded.seq",
+	[STMT_PRES_DROP_WORKER] = "DELETE FROM presence WHERE worker = ?1",
+	[STMT_PRES_FORGET] = "DELETE FROM presence_workers WHERE worker = ?1",
+	[STMT_PRES_STALE_BUMP] =
+	    "INSERT INTO presence_rooms (room, seq)"
+	    " SELECT DISTINCT room, ?2 FROM presence WHERE worker IN"
+	    " (SELECT worker FROM presence_workers WHERE heartbeat < ?1)"
+	    " ON CONFLICT (room) DO UPDATE SET seq = excluded.seq",
+	[STMT_PRES_STALE_DROP] =
+	    "DELETE FROM presence WHERE worker IN"
+	    " (SELECT worker FROM presence_workers WHERE heartbeat < ?1)",
+	[STMT_PRES_STALE_FORGET] =
+	    "DELETE FROM presence_workers WHERE heartbeat < ?1",
+	[STMT_PRES_VERSION] = "SELECT seq FROM presence_rooms WHERE room = ?1",
+	[STMT_PRES_READ] =
+	    "SELECT p.name, p.verified, min(p.since) FROM presence p"
+	    " JOIN presence_workers w ON w.worker = p.worker"
+	    " WHERE p.room = ?1 AND w.heartbeat >= ?2"
+	    " GROUP BY p.name, p.verified ORDER BY p.name, p.verified",
+	[STMT_PRES_CHANGED] =
+	    "SELECT room, seq FROM presence_rooms WHERE seq > ?1 ORDER BY seq",
 };
 
 /* SQLite's own busy handler sleeps 1, 2, 5, 10 ... 100 ms between tries:
@@ -328,6 +366,47 @@ store_rows(struct store *s, enum store_stmt k, const char *fn,
 	if (e == CHAT_OK && rc != SQLITE_DONE)
 		e = store_fail(s, fn, rc);
 	stmt_done(st);
+	return e;
+}
+
+/* Binds ?1 = room (when not NULL) and then the n integers of v to
+ * statement k, runs it to its end and resets it. */
+enum chat_error
+store_run(struct store *s, enum store_stmt k, const char *fn,
+    const char *room, int n, const int64_t *v)
+{
+	return store_run_args(s, k, fn, &room, room != NULL, v, n);
+}
+
+enum chat_error
+store_run_args(struct store *s, enum store_stmt k, const char *fn,
+    const char *const *t, int nt, const int64_t *v, int nv)
+{
+	sqlite3_stmt *st = s->st[k];
+	enum chat_error e;
+	int i = 1, rc = SQLITE_OK;
+
+	for (int j = 0; j < nt && rc == SQLITE_OK; j++)
+		rc = bind_text(st, i++, t[j]);
+	for (int j = 0; j < nv && rc == SQLITE_OK; j++)
+		rc = sqlite3_bind_int64(st, i++, v[j]);
+	if (rc != SQLITE_OK) {
+		e = store_fail(s, fn, rc);
+		stmt_done(st);
+		return e;
+	}
+	return store_step(s, k, fn);
+}
+
+/* Commits the write transaction when e is CHAT_OK, else rolls it back.
+ * Returns the outcome. */
+enum chat_error
+store_end(struct store *s, enum chat_error e, const char *fn)
+{
+	if (e == CHAT_OK)
+		e = store_step(s, STMT_COMMIT, fn);
+	if (e != CHAT_OK)
+		store_rollback(s);
 	return e;
 }
 
@@ -569,4 +648,7 @@ const struct store_engine store_sqlite_engine = {
 	.private_drop = store_sqlite_private_drop,
 	.members = store_sqlite_members,
 	.rooms_for = store_sqlite_rooms_for,
+	.presence_sync = store_sqlite_presence_sync,
+	.presence_read = store_sqlite_presence_read,
+	.presence_changed = store_sqlite_presence_changed,
 };

@@ -52,6 +52,20 @@ enum store_stmt {
 	STMT_MEMBERS_DEL,
 	STMT_MEMBERS,
 	STMT_ROOMS_FOR,
+	STMT_PRES_BEAT,
+	STMT_PRES_NEXT,
+	STMT_PRES_ADD,
+	STMT_PRES_DEL,
+	STMT_PRES_BUMP,
+	STMT_PRES_BUMP_WORKER,
+	STMT_PRES_DROP_WORKER,
+	STMT_PRES_FORGET,
+	STMT_PRES_STALE_BUMP,
+	STMT_PRES_STALE_DROP,
+	STMT_PRES_STALE_FORGET,
+	STMT_PRES_VERSION,
+	STMT_PRES_READ,
+	STMT_PRES_CHANGED,
 	STMT__MAX
 };
 
@@ -101,6 +115,12 @@ bool store_sqlite_writable(const char *db_path);
 void store_sqlite_display_path(const char *path, char *out, size_t outsz);
 enum chat_error store_sqlite_size(struct store *s, int64_t *db_bytes,
     int64_t *wal_bytes);
+enum chat_error store_sqlite_presence_sync(struct store *s,
+    const struct store_presence_sync *w);
+enum chat_error store_sqlite_presence_read(struct store *s, const char *room,
+    int64_t fresh_ms, struct chat_people *out, int64_t *version);
+enum chat_error store_sqlite_presence_changed(struct store *s, int64_t after,
+    struct chat_room_list *out, int64_t *max);
 
 /* --- store_private.c: private rooms ---------------------------------- */
 
@@ -193,6 +213,16 @@ const char *col_text(sqlite3_stmt *st, int i);
  * appended: see list_truncate). */
 enum chat_error store_rows(struct store *s, enum store_stmt k, const char *fn,
     struct chat_list *out);
+
+/* Binds ?1 = room (when not NULL) and then the n integers of v to
+ * statement k, runs it to its end and resets it. */
+enum chat_error store_run(struct store *s, enum store_stmt k, const char *fn,
+    const char *room, int n, const int64_t *v);
+
+/* The same with the texts t[0..nt) as ?1.., then the integers v[0..nv). */
+enum chat_error store_run_args(struct store *s, enum store_stmt k,
+    const char *fn, const char *const *t, int nt, const int64_t *v, int nv);
+
 
 /* Frees the messages of l from index n on. */
 void list_truncate(struct chat_list *l, size_t n);

@@ -40,6 +40,10 @@ struct waiter {
 	int64_t end;                 /* mono ms deadline, 0: none */
 	int64_t last_write;          /* mono ms */
 	struct timer timer;          /* key <= the real next timer */
+	int idle_ms;                 /* on_timer after this long unwritten */
+	struct presence_entry *person;  /* counted as present, or NULL */
+	int64_t presence_v;          /* presence version the client has, -1:
+	                              * it wants no presence lists */
 	void *priv;                  /* the transport's own state, or NULL */
 	char *user;                  /* who waits, NULL: anonymous */
 	int64_t access_version;      /* when its room's access was checked */
@@ -68,9 +72,15 @@ struct transport {
 	/* Optional: w's user may no longer see its room (a private room's
 	 * member removed): ends w as its transport says so. NULL: expire. */
 	int (*revoke)(struct hub *h, struct waiter *w);
-	/* Optional: w has written nothing for the keepalive interval
-	 * (hub_options.keepalive_s): an SSE comment, a WebSocket ping. The
-	 * hub re-arms the timer after 0. NULL: no idle timer. */
+	/* Sends the room's presence list p[0..len) (json_presence) to w,
+	 * which asked for it: a long-poll's answer (which ends it), an SSE
+	 * presence event, a WebSocket presence frame. */
+	int (*presence)(struct hub *h, struct waiter *w, const char *p,
+	    size_t len);
+	/* Optional: w has written nothing for w->idle_ms (the keepalive
+	 * interval, shorter for a person: presence.h): an SSE comment, a
+	 * WebSocket ping, a long-poll's space. The hub re-arms the timer
+	 * after 0. NULL: no idle timer. */
 	int (*on_timer)(struct hub *h, struct waiter *w);
 	/* Optional: w's socket has input or the peer closed (EPOLLIN,
 	 * EPOLLRDHUP): reads it (WebSocket frames from the client), and

@@ -43,10 +43,28 @@ sse_keepalive(struct hub *h, struct waiter *w)
 	return hub_send(h, w, SSE_KEEPALIVE, strlen(SSE_KEEPALIVE), false);
 }
 
+/* Who is here changed: an event without an id (Last-Event-ID stays). */
+static int
+sse_presence(struct hub *h, struct waiter *w, const char *p, size_t len)
+{
+	struct buf ev = { 0 };
+	int rc;
+
+	if (sse_named(&ev, -1, "presence", p, len) == -1) {
+		buf_free(&ev);
+		hub_drop(h, w, true);
+		return -1;
+	}
+	rc = hub_send(h, w, ev.data, ev.len, false);
+	buf_free(&ev);
+	return rc;
+}
+
 const struct transport transport_sse = {
 	.name = "sse",
 	.stream = true,
 	.deliver = sse_deliver,
 	.expire = sse_expire,
+	.presence = sse_presence,
 	.on_timer = sse_keepalive,
 };

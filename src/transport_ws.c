@@ -139,6 +139,16 @@ ws_deliver(struct hub *h, struct waiter *w, struct batch *b)
 	return hub_send(h, w, frames, len, false);
 }
 
+/* Who is here changed: a presence frame. */
+static int
+ws_presence(struct hub *h, struct waiter *w, const char *p, size_t len)
+{
+	struct buf j = { 0 };
+
+	json_ws_presence(&j, p, len);
+	return ws_send_json(h, w, &j);
+}
+
 /* The lifetime is over, or the worker is ending: 1001; the client
  * reconnects with since. */
 static int
@@ -310,6 +320,7 @@ const struct transport transport_ws = {
 	.deliver = ws_deliver,
 	.expire = ws_expire,
 	.revoke = ws_revoke,
+	.presence = ws_presence,
 	.on_timer = ws_keepalive,
 	.on_readable = ws_readable,
 	.release = ws_release,

@@ -9,18 +9,19 @@
 #include "conn.h"
 #include "hub_private.h"
 #include "limit.h"
+#include "presence.h"
 
 /* A waiter's timer key never exceeds its real next timer: writes push an
  * idle timer (an SSE keepalive) later without touching the heap, and
  * waiter_timer re-keys a waiter that pops early. */
 int64_t
-waiter_due(const struct hub *h, const struct waiter *w)
+waiter_due(const struct waiter *w)
 {
 	int64_t due = w->end ? w->end : INT64_MAX;
 
 	if (hub_transports[w->kind]->on_timer != NULL && !w->closing &&
-	    w->last_write + h->keepalive_ms < due)
-		due = w->last_write + h->keepalive_ms;
+	    w->last_write + w->idle_ms < due)
+		due = w->last_write + w->idle_ms;
 	return due;
 }
 
@@ -28,14 +29,15 @@ waiter_due(const struct hub *h, const struct waiter *w)
 static void
 waiter_rekey(struct hub *h, struct waiter *w)
 {
-	timer_rekey(&h->timers, &w->timer, waiter_due(h, w));
+	timer_rekey(&h->timers, &w->timer, waiter_due(w));
 }
 
 void
-waiter_free(struct waiter *w)
+waiter_free(struct hub *h, struct waiter *w)
 {
 	if (w == NULL)
 		return;
+	presence_leave(h->presence, w->person);
 	if (hub_transports[w->kind]->release != NULL)
 		hub_transports[w->kind]->release(w);
 	conn_close(&w->conn, false);
@@ -86,7 +88,7 @@ hub_drop(struct hub *h, struct waiter *w, bool failed)
 	if (failed)
 		atomic_fetch_add(&h->dropped, 1);
 	room_release(&h->rooms, r);
-	waiter_free(w);
+	waiter_free(h, w);
 }
 
 /* Acts on what a write left: a failed connection is dropped, and so is a
@@ -147,7 +149,7 @@ hub_count_delivered(struct hub *h, size_t n)
 void
 waiter_timer(struct hub *h, struct waiter *w, int64_t now)
 {
-	if (waiter_due(h, w) > now) {
+	if (waiter_due(w) > now) {
 		waiter_rekey(h, w);
 		return;
 	}

@@ -43,7 +43,7 @@ integration | FCGICHAT_FRONTEND=lighttpd | $INTEG
 integration-asan | FCGICHAT_FRONTEND=lighttpd FCGICHAT_BIN="$ASAN_BIN" FCGICHAT_ASAN=1 | $INTEG
 integration-apache-proxy | FCGICHAT_FRONTEND=apache-proxy | $INTEG
 integration-apache-fcgid | FCGICHAT_FRONTEND=apache-fcgid | $INTEG
-integration-pg | FCGICHAT_FRONTEND=lighttpd FCGICHAT_STORE=postgresql | $INTEG integration/api.test.mjs integration/wait.test.mjs integration/access.test.mjs integration/ops.test.mjs integration/identity.test.mjs integration/private.test.mjs pg/
+integration-pg | FCGICHAT_FRONTEND=lighttpd FCGICHAT_STORE=postgresql | $INTEG integration/api.test.mjs integration/wait.test.mjs integration/access.test.mjs integration/ops.test.mjs integration/identity.test.mjs integration/private.test.mjs integration/presence.test.mjs pg/
 frontends | | $INTEG frontends/
 ops | | $INTEG ops/
 faults | | $INTEG faults/

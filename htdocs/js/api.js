@@ -160,13 +160,14 @@ export class Api {
     return this.request('GET', '/health', { signal, timeout });
   }
 
-  eventsUrl(room, since) {
-    return this.url(this.roomPath(room, '/events'), { since });
+  /** extra: more parameters (who is here: presence, nick). */
+  eventsUrl(room, since, extra = {}) {
+    return this.url(this.roomPath(room, '/events'), { since, ...extra });
   }
 
   /** ws: or wss: URL of the room's WebSocket (the base is absolute). */
-  wsUrl(room, since) {
-    const u = new URL(this.url(this.roomPath(room, '/ws'), { since }), location.href);
+  wsUrl(room, since, extra = {}) {
+    const u = new URL(this.url(this.roomPath(room, '/ws'), { since, ...extra }), location.href);
     u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
     return u.href;
   }

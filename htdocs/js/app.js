@@ -12,6 +12,7 @@
 import { Api, Outbox } from './api.js';
 import { createTransport, KINDS } from './transports.js';
 import { SharedLive } from './share.js';
+import { PresenceList } from './presence.js';
 import { MessageView, renderStatus, renderRooms, roomKind, roomLabel } from './view.js';
 import { setupPrivate } from './private.js';
 import {
@@ -62,6 +63,7 @@ const els = {
 let signedInAs = null;
 
 const api = new Api(apiBase());
+const presence = new PresenceList($('presence'));
 const outbox = new Outbox(api);
 const prefs = {
   transport: validKind(storage.get('fcgichat.transport')) || 'auto',
@@ -148,15 +150,16 @@ function enterRoom(name) {
   els.message.placeholder = `Message #${name}`;
   updateTitle();
   view.reset(name);
+  presence.clear();
   view.renderOutbox(outbox.forRoom(name));
   renderRoomList();
 
   live = new SharedLive({
     room: name,
     scope: api.base,
-    config: { transport: prefs.transport, interval: prefs.interval },
+    config: { transport: prefs.transport, interval: prefs.interval, nick: presentAs() },
     createTransport: (cfg) => createTransport(cfg.transport, {
-      api, room: name, interval: cfg.interval,
+      api, room: name, interval: cfg.interval, nick: () => cfg.nick,
     }),
     fetchSince: (since) => api.messages(name, { since, limit: 1000 }),
   });
@@ -164,6 +167,7 @@ function enterRoom(name) {
   live.onState = (s) => { if (g === gen) setLiveState(s); };
   live.onLimited = () => { if (g === gen) reloadRoom(); };
   setLiveState({ ...live.state });
+  live.onPresence = (list) => { if (g === gen && list.room === name) presence.show(list); };
   live.open();
   loadHistory(g);
 }
@@ -362,6 +366,7 @@ function send() {
   }
   showError('');
   if (!signedInAs) saveNick();
+  followPresence();
   outbox.add(room, myName(), text);
   els.message.value = '';
   updateCounter();
@@ -403,6 +408,15 @@ function saveNick() {
   storage.set('fcgichat.nick', trimNick(els.nick.value));
 }
 
+/** The name this page is present under: the one typed, when valid. */
+function presentAs() {
+  return nickProblem(els.nick.value) ? '' : trimNick(els.nick.value);
+}
+
+/** A name saved: the live connection is present under it (reopened). */
+function followPresence() {
+  live?.setConfig({ nick: presentAs() });
+}
 // ---- events --------------------------------------------------------------------
 
 els.composer.addEventListener('submit', (ev) => {
@@ -433,6 +447,7 @@ els.nick.addEventListener('input', () => {
   view.refreshMine();
 });
 
+els.nick.addEventListener('change', followPresence);
 els.nick.addEventListener('keydown', (ev) => {
   if (ev.key === 'Enter') {
     ev.preventDefault();
@@ -603,6 +618,7 @@ window.fcgichat = {
   ids: () => view.ids(),
   historyState: () => view.historyState,
   openDirect: (user) => openDirect(user),
+  presence: () => presence.people.map((p) => p.nick),
   outbox: () => outbox.items.map(({ client_id, room: r, text, status, error }) =>
     ({ client_id, room: r, text, status, error })),
 };

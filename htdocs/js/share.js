@@ -17,6 +17,9 @@
 //   live.onMessages = (messages, cursor) => ...
 //   live.onState = (state) => ...     // transport state + role
 //   live.onLimited = () => ...        // pruned history: reload the room
+//   live.onPresence = (list) => ...   // who is here, from the leader's
+//                                     // connection (the last one again
+//                                     // for a tab that joins)
 //   live.open()          // listen to the other tabs, queue for the lock
 //   live.start(cursor)   // history loaded: the leader may connect now
 //   live.setConfig({transport, interval}); live.kick(force); live.stop()
@@ -52,6 +55,8 @@ export class SharedLive {
     this.onMessages = () => {};
     this.onState = () => {};
     this.onLimited = () => {};
+    this.onPresence = () => {};
+    this.presence = null;
     this._ready = deferred();
     this._released = deferred();
     this._stopped = false;
@@ -97,7 +102,8 @@ export class SharedLive {
   setConfig(config, { broadcast = true } = {}) {
     const next = { ...this.config, ...config };
     const same = next.transport === this.config.transport &&
-      Number(next.interval) === Number(this.config.interval);
+      Number(next.interval) === Number(this.config.interval) &&
+      (next.nick ?? '') === (this.config.nick ?? '');
     this.config = next;
     if (this.transport) {
       if (!same) this._restartTransport();
@@ -141,6 +147,12 @@ export class SharedLive {
       if (this.transport !== t) return;
       this._post({ t: 'limited' });
       this.onLimited();
+    };
+    t.onPresence = (list) => {
+      if (this.transport !== t) return;
+      this.presence = list;
+      this._post({ t: 'presence', list });
+      this.onPresence(list);
     };
     t.onState = (s) => {
       if (this.transport !== t) return;
@@ -234,6 +246,13 @@ export class SharedLive {
       case 'hello':
         if (this.role === 'leader' && this.transport) {
           this._post({ t: 'state', state: this.state, cursor: this.cursor });
+          if (this.presence) this._post({ t: 'presence', list: this.presence });
+        }
+        break;
+      case 'presence':
+        if (this.role !== 'leader' && d.list) {
+          this.presence = d.list;
+          this.onPresence(d.list);
         }
         break;
       case 'limited':

@@ -5,6 +5,10 @@
 //   t.onState = (state) => ...                 // see below
 //   t.onLimited = () => ...    // history older than the cursor was pruned:
 //                              // reload the room
+//   t.onPresence = (list) => ... // who is here (API.md): the room's list
+//                              // whenever it changes (not while polling)
+// opts.nick: () => the name this page is present under ('' for none; a
+// signed-in user is present under the user name whatever it says).
 //
 // A message a moderator deleted arrives among the messages as
 // {room, deletes: ID} (from a read's "deleted" list, an SSE delete event or
@@ -62,10 +66,13 @@ const WS_ACK_TIMEOUT = 20000;
 export const WS_REFUSED = 'ws_refused';
 
 class BaseTransport {
-  constructor(kind, { api, room, interval = 3 }) {
+  constructor(kind, { api, room, interval = 3, nick = () => '' }) {
     this.kind = kind;
     this.api = api;
     this.room = room;
+    this.nick = nick;
+    this.presenceVersion = 0;
+    this.onPresence = () => {};
     this.interval = interval;
     this.since = 0;
     this.failures = 0;
@@ -169,6 +176,19 @@ class BaseTransport {
   /** Only a WebSocket carries sends: the others leave them to POST. */
   send() { return null; }
 
+  /** The parameters that make this connection present and ask for lists
+   * newer than version (0 on a new stream: it gets the list at once). */
+  _presenceParams(version) {
+    const nick = this.nick();
+    return nick ? { presence: version, nick } : { presence: version };
+  }
+
+  _presence(list) {
+    if (!list || !Array.isArray(list.people)) return;
+    this.presenceVersion = Number(list.version) || 0;
+    this.onPresence(list);
+  }
+
   _connect() { throw new Error('abstract'); }
   _disconnect() {}
 }
@@ -196,6 +216,7 @@ const WS_FRAMES = {
   ack(f) { this._settle(f.client_id, null, f.message); },
   error(f) { this._settle(f.client_id, errorFromFrame(f.error)); },
   keepalive() {},
+  presence(f) { this._presence(f.presence); },
 };
 
 /**
@@ -221,7 +242,7 @@ class WsTransport extends BaseTransport {
     }
     let ws;
     try {
-      ws = new WebSocket(this.api.wsUrl(this.room, this.since));
+      ws = new WebSocket(this.api.wsUrl(this.room, this.since, this._presenceParams(0)));
     } catch {
       // (older browsers throw here when a Content-Security-Policy forbids it)
       this._fail(new ApiError(0, WS_REFUSED, 'Cannot open the WebSocket.'));
@@ -343,7 +364,7 @@ class SseTransport extends BaseTransport {
     // We (re)create the EventSource ourselves, so we pass our cursor as
     // since=; the browser's own reconnect would send Last-Event-ID, but
     // we close on every error to keep backoff and state in our hands.
-    const es = new EventSource(this.api.eventsUrl(this.room, this.since));
+    const es = new EventSource(this.api.eventsUrl(this.room, this.since, this._presenceParams(0)));
     this.es = es;
     let openedAt = 0;
     let delivered = false;
@@ -383,6 +404,12 @@ class SseTransport extends BaseTransport {
     });
     es.addEventListener('limited', () => {
       if (gen === this._gen) this.onLimited();
+    });
+    es.addEventListener('presence', (ev) => {
+      if (gen !== this._gen) return;
+      try {
+        this._presence(JSON.parse(ev.data));
+      } catch { /* not JSON: ignored */ }
     });
     es.onerror = () => {
       if (gen !== this._gen) return;
@@ -443,7 +470,7 @@ class FetchTransport extends BaseTransport {
       // up and know we are connected at once.
       const wait = first ? 0 : this._wait();
       const params = { since: this.since, limit: PAGE };
-      if (wait > 0) params.wait = wait;
+      if (wait > 0) Object.assign(params, { wait }, this._presenceParams(this.presenceVersion));
       const res = await this.api.messages(this.room, params, {
         signal, timeout: (wait + 15) * 1000,
       });
@@ -456,6 +483,7 @@ class FetchTransport extends BaseTransport {
       if (wait > 0 || this.kind === 'poll') this.failures = 0;
       this._setState('connected');
       this._deliver(res.messages, Number(res.last_id), res.deleted);
+      if (res.presence) this._presence(res.presence);
       if (res.limited === true) {
         this.onLimited();
         return;
@@ -507,6 +535,7 @@ class AutoTransport {
     this.onMessages = () => {};
     this.onState = () => {};
     this.onLimited = () => {};
+    this.onPresence = () => {};
     this.inner = null;
     this.order = KINDS.filter((k) => !SUPPORTED[k] || SUPPORTED[k]());
     this.index = 0;
@@ -545,6 +574,7 @@ class AutoTransport {
     this.inner = t;
     t.onMessages = (msgs, cursor) => this.onMessages(msgs, cursor);
     t.onLimited = () => { if (this.inner === t) this.onLimited(); };
+    t.onPresence = (p) => { if (this.inner === t) this.onPresence(p); };
     t.onState = (s) => { if (this.inner === t) this.onState({ ...s, mode: 'auto' }); };
     t.onFailure = (err, failures) => {
       const need = err?.code === WS_REFUSED ? 1 : this.fallbackAfter;

@@ -1,6 +1,6 @@
 /* fuzz_query.c - libFuzzer target for query.c: query_parse only accepts
- * values in API.md's ranges, answers the same for its own canonical form,
- * and query_int agrees with a 128-bit reference. */
+ * values in API.md's ranges and valid nicks, answers the same for its own
+ * canonical form, and query_int agrees with a 128-bit reference. */
 #include <assert.h>
 #include <inttypes.h>
 #include <stddef.h>
@@ -11,6 +11,7 @@
 
 #include "chat.h"
 #include "query.h"
+#include "validate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -58,6 +59,14 @@ check_params(const struct query_params *p)
 	assert(p->since == -1 || p->before == -1);
 	assert(p->limit >= 1 && p->limit <= CHAT_MAX_LIMIT);
 	assert(p->wait >= -1 && p->wait <= CHAT_MAX_WAIT);
+	assert(p->presence >= -1);
+	/* A nick is kept trimmed: checking it again changes nothing. */
+	if (*p->nick != '\0') {
+		size_t start, len;
+		assert(validate_nick(p->nick, strlen(p->nick), &start, &len,
+		    NULL) == CHAT_OK);
+		assert(start == 0 && len == strlen(p->nick));
+	}
 }
 
 /* Writes p back as a query string and checks it parses to the same. */
@@ -65,7 +74,7 @@ static void
 check_canonical(const struct query_params *p)
 {
 	struct query_params q;
-	char qs[128];
+	char qs[640];
 	int n;
 
 	n = snprintf(qs, sizeof(qs), "limit=%d", p->limit);
@@ -76,9 +85,22 @@ check_canonical(const struct query_params *p)
 		n += snprintf(qs + n, sizeof(qs) - (size_t)n,
 		    "&before=%" PRId64, p->before);
 	if (p->wait != -1)
-		snprintf(qs + n, sizeof(qs) - (size_t)n, "&wait=%d", p->wait);
+		n += snprintf(qs + n, sizeof(qs) - (size_t)n, "&wait=%d",
+		    p->wait);
+	if (p->presence != -1)
+		n += snprintf(qs + n, sizeof(qs) - (size_t)n,
+		    "&presence=%" PRId64, p->presence);
+	if (*p->nick != '\0') {
+		n += snprintf(qs + n, sizeof(qs) - (size_t)n, "&nick=");
+		for (const char *c = p->nick; *c; c++)
+			n += snprintf(qs + n, sizeof(qs) - (size_t)n, "%%%02X",
+			    (unsigned char)*c);
+	}
 	assert(query_parse(qs, &q, NULL) == CHAT_OK);
-	assert(memcmp(p, &q, sizeof(q)) == 0);
+	/* Field by field: the struct has padding. */
+	assert(p->since == q.since && p->before == q.before &&
+	    p->limit == q.limit && p->wait == q.wait &&
+	    p->presence == q.presence && strcmp(p->nick, q.nick) == 0);
 }
 
 int
@@ -96,7 +118,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(qs, data, size);
 	qs[size] = '\0';
 	e = query_parse(qs, &p, &why);
-	assert(e == CHAT_OK || (e == CHAT_E_BAD_PARAM && why != NULL));
+	assert(e == CHAT_OK || ((e == CHAT_E_BAD_PARAM ||
+	    e == CHAT_E_BAD_NICK) && why != NULL));
 	if (e == CHAT_OK) {
 		assert(strlen(qs) <= QUERY_MAX_LEN);
 		check_params(&p);

@@ -14,13 +14,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { startLighttpd, waitFor, BIN, ROOT } from '../lib/server.mjs';
+import { startLighttpd, waitFor, BIN, SCHEMA } from '../lib/server.mjs';
 import { get, send, request, openEvents } from '../lib/http.mjs';
 import { rawExchange } from '../lib/raw.mjs';
 import { STORE, pgDatabase, pgUri, psql } from '../lib/pg.mjs';
-
-// The schema version the program carries: its number of migrations.
-const SCHEMA = fs.readdirSync(path.join(ROOT, 'sql')).filter((f) => /^\d+_.*\.sql$/.test(f)).length;
 
 const TOKEN = 'test-token-0123456789abcdef';
 

@@ -8,9 +8,10 @@
 // Where a front end cannot do what lighttpd does, the test says so:
 // - mod_fcgid gives each waiting client a whole process, so its fan-outs
 //   are as wide as its process cap allows (capacityOf; conf/DEPLOYING.md);
-// - Apache notices a browser that leaves a long-poll only when the worker
-//   answers (at the deadline; lighttpd passes the close on at once), and
-//   one that leaves an event stream at the next keepalive;
+// - Apache notices a browser that leaves only when it writes to it:
+//   a long-poll at the worker's next space (every 5 s while it waits;
+//   every second for a person's: presence.test.mjs), an event stream at
+//   the next keepalive (lighttpd passes the close on at once);
 // - the mod_proxy_fcgi setup runs one worker process (the systemd unit's),
 //   so "across processes" is for the other two.
 import { test, before, after, describe } from 'node:test';
@@ -134,16 +135,17 @@ describe('long-poll', () => {
   });
 
   test('a client that vanishes mid-wait leaves no descriptor behind', async () => {
-    // lighttpd frees it at once; Apache when the worker answers, at the
-    // deadline (a short one here).
-    const wait = apache ? 3 : 25;
+    // lighttpd frees it at once; Apache once a write to the client fails:
+    // the worker writes a space every 5 s while it waits (the first write
+    // after the client left may still pass), long before the deadline.
+    const wait = 25;
     const n = fan(100);
     const since = await lastId('gone');
     const fds0 = await quiet();
     const reqs = Array.from({ length: n }, () => openRequest(base, `/api/rooms/gone/messages?since=${since}&wait=${wait}`));
     await waitFor(() => conns() >= n, { timeout: 10000, what: () => `${n} parked (${conns()} now)` });
     for (const r of reqs) r.destroy();
-    await waitFor(() => settled(fds0), { timeout: apache ? wait * 1000 + 5000 : 5000, what: () => unsettled(fds0) });
+    await waitFor(() => settled(fds0), { timeout: apache ? 2 * 5000 + 4000 : 5000, what: () => unsettled(fds0) });
   });
 });
 

@@ -82,11 +82,13 @@ export function send(base, room, nick, text, extra = {}, opts = {}) {
 // comments, the last retry and the raw text; with onEvent, each event
 // goes to onEvent as it comes instead, and neither events nor text are
 // kept (streams long enough to fill memory). opened settles with the
-// answer's head (rejects if the connection fails first), done when the
+// answer's head (rejects if the connection fails first); query adds
+// parameters (nick=, presence=), done when the
 // stream has ended; until(pred) waits for pred(stream); close() leaves.
 // auth: a user to log in as; localAddress: as for request().
-export function openEvents(base, room, { since, lastEventId, headers = {}, onEvent, auth, localAddress } = {}) {
-  const q = since !== undefined ? `?since=${since}` : '';
+export function openEvents(base, room, { since, query, lastEventId, headers = {}, onEvent, auth, localAddress } = {}) {
+  const params = [since !== undefined ? `since=${since}` : '', query ?? ''].filter(Boolean);
+  const q = params.length ? `?${params.join('&')}` : '';
   const u = new URL(`/api/rooms/${room}/events${q}`, base);
   const h = { Accept: 'text/event-stream', ...basicAuth(auth), ...headers };
   if (lastEventId !== undefined) h['Last-Event-ID'] = String(lastEventId);

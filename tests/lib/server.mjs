@@ -26,6 +26,8 @@ import { STORE, pgDatabase, pgDir, psql } from './pg.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = process.env.FCGICHAT_BIN || path.join(ROOT, 'cgi-bin/fcgichat.fcgi');
+// The schema version the program expects: one per migration of sql/.
+export const SCHEMA = fs.readdirSync(path.join(ROOT, 'sql')).filter((f) => /^\d+_.*\.sql$/.test(f)).length;
 
 export function freePort() {
   return new Promise((resolve, reject) => {

@@ -11,15 +11,10 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { startServer, waitFor, BIN, ROOT } from '../lib/server.mjs';
+import { startServer, waitFor, BIN, SCHEMA } from '../lib/server.mjs';
 import { get, send, tryRequest, openEvents } from '../lib/http.mjs';
 import { pgDatabase, psql, pgStop, pgStart } from '../lib/pg.mjs';
 import { openWs } from '../lib/ws.mjs';
-
-// The schema version the program carries: its number of migrations.
-const SCHEMA = fs.readdirSync(path.join(ROOT, 'sql/pg')).filter((f) => /^\d+_.*\.sql$/.test(f)).length;
 
 // A wake-up across hosts must come from LISTEN/NOTIFY, well inside the
 // watchers' 1-s fallback timer.
@@ -79,6 +74,30 @@ describe('two hosts, one database', () => {
     c.close(1000);
     await c.done;
     s.close();
+  });
+
+  test('who is here across hosts: a person on A is in the list and events of B, and leaves both', async () => {
+    // API.md: gone within 5 s of leaving; 3 s more for a busy machine.
+    const BOUND = 8000;
+    const room = 'herehosts';
+    const onB = openEvents(b.url, room, { query: 'presence=0' });
+    await onB.opened;
+    const last = () => onB.events.filter((e) => e.event === 'presence').at(-1)?.json;
+    const t0 = Date.now();
+    const person = openWs(a.url, room, { path: `/api/rooms/${room}/ws?nick=zoe` });
+    await person.opened;
+    assert.equal(person.status, 101, person.describe());
+    await onB.until(() => last()?.people.some((p) => p.nick === 'zoe'), BOUND, 'zoe in B\'s presence event');
+    const arrived = Date.now() - t0;
+    const listB = (await get(b.url, `/api/rooms/${room}/presence`)).json;
+    assert.deepEqual(listB.people.map((p) => [p.nick, p.verified]), [['zoe', false]]);
+    const t1 = Date.now();
+    person.destroy();
+    await onB.until(() => last()?.people.length === 0, BOUND, 'zoe gone from B\'s presence event');
+    const left = Date.now() - t1;
+    assert.deepEqual((await get(a.url, `/api/rooms/${room}/presence`)).json.people, []);
+    console.log(`# pg two hosts: presence arrived on B after ${arrived} ms, left after ${left} ms`);
+    onB.close();
   });
 
   test('a row inserted with psql reaches a waiting client at once', async () => {
