@@ -63,7 +63,7 @@ const els = {
 let signedInAs = null;
 
 const api = new Api(apiBase());
-const presence = new PresenceList($('presence'));
+const presence = new PresenceList($('presence'), () => signedInAs);
 const outbox = new Outbox(api);
 const prefs = {
   transport: validKind(storage.get('fcgichat.transport')) || 'auto',
@@ -124,6 +124,7 @@ function signIn(user) {
   els.signedIn.hidden = false;
   els.nickField.hidden = true;
   view.refreshMine();
+  presence.show({ people: presence.people });   // no "Message" to oneself
   if (document.activeElement === els.nick || document.activeElement === document.body) els.message.focus();
 }
 

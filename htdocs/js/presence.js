@@ -1,14 +1,16 @@
 // presence.js - who is here (API.md): renders the room's presence list,
 // which arrives over the live connection (transports.js: an SSE presence
 // event, a WebSocket presence frame, a long-poll's presence field).
-// Verified users are marked, each with a "Message USER" button when the
-// page offers direct messages (window.fcgichat.openDirect); anonymous
-// names are shown plainly.
+// Verified users are marked, each but oneself with a "Message USER"
+// button when the page offers direct messages (window.fcgichat.openDirect);
+// anonymous names are shown plainly.
 
 export class PresenceList {
-  /** ul: the list element to render into. */
-  constructor(ul) {
+  /** ul: the list element to render into; me(): the signed-in user, or
+   * null (no button to message oneself). */
+  constructor(ul, me = () => null) {
     this.ul = ul;
+    this.me = me;
     this.people = [];
   }
 
@@ -36,7 +38,7 @@ export class PresenceList {
       } else {
         li.title = 'Not signed in: anyone may use this name';
       }
-      if (p.verified && direct) {
+      if (p.verified && direct && p.user !== this.me()) {
         const b = document.createElement('button');
         b.type = 'button';
         b.className = 'presence-direct';

@@ -68,25 +68,23 @@ test('a name typed later: the page becomes present under it', async () => {
   await b.close();
 });
 
-test('signed in (Basic): users marked verified, "Message USER" calls openDirect when the page has it', async () => {
+test('signed in (Basic): users marked verified, "Message USER" opens the direct message', async () => {
   const asrv = await startLighttpd({ procs: 2, auth: true });
   const room = 'here-auth';
   const a = await newContext(browser, { httpCredentials: { username: 'alice', password: 'alice' } });
   const b = await newContext(browser, { httpCredentials: { username: 'bob', password: 'bob' } });
   try {
-    // A nick typed by a signed-in user does not count: the user does.
-    // (Event streams: the WebSocket door's user behind lighttpd is the
-    // identity part's, not merged here yet.)
-    const pa = await openChat(a, asrv, { room, nick: 'not-alice', transport: 'sse' });
+    // A nick typed by a signed-in user does not count: the user does, on
+    // the WebSocket (the door's user) as on the other transports.
+    const pa = await openChat(a, asrv, { room, nick: 'not-alice', transport: 'ws' });
     await waitShown(pa, ['alice']);
     assert.equal(await pa.locator('#presence .presence-person.verified').count(), 1);
-    assert.equal(await pa.locator('#presence .presence-direct').count(), 0, 'no button without openDirect');
-    // The private rooms' part provides openDirect; until then, a stand-in.
-    await pa.evaluate(() => { window.fcgichat.openDirect = (u) => { window.directTo = u; }; });
+    assert.equal(await pa.locator('#presence .presence-direct').count(), 0, 'no button for oneself');
     const pb = await openChat(b, asrv, { room, nick: 'whoever', transport: 'longpoll' });
     await waitShown(pa, ['alice', 'bob']);
+    await waitShown(pb, ['alice', 'bob']);
     await pa.getByRole('button', { name: 'Message bob' }).click();
-    assert.equal(await pa.evaluate(() => window.directTo), 'bob');
+    await pa.waitForFunction(() => /^dm-[0-9a-f]{40}$/.test(window.fcgichat.room()), null, { timeout: LEAVE });
     await pb.close();
     await waitShown(pa, ['alice'], LEAVE);
     assert.deepEqual(a.problems, []);
