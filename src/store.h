@@ -99,12 +99,13 @@ bool store_readonly(struct store *s);
 /* --- appending ------------------------------------------------------- */
 
 /* Appends a message to room with ts = now. When client_id is not NULL and
- * a message with the same room, nick and client_id exists, stores nothing
- * and returns that one with *created = false (a retry of a send never
- * stores it twice). On CHAT_OK *out holds the committed message (free
- * with chat_message_clear); created may be NULL. A commit that stored it
- * wakes the watchers of every process (store_wake_fd); one that stored
- * nothing wakes nobody.
+ * a message with the same room, nick, user (none here; store_append_as)
+ * and client_id exists, stores nothing and returns that one with
+ * *created = false (a retry of a send never stores it twice). On
+ * CHAT_OK *out holds the committed message (free with
+ * chat_message_clear); created may be NULL. A commit that stored it wakes
+ * the watchers of every process (store_wake_fd); one that stored nothing
+ * wakes nobody.
  *
  * Group commit (store_group.c, for both engines): the concurrent sends
  * of one process may share one transaction; each caller still gets its

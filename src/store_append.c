@@ -36,7 +36,8 @@ store_insert(struct store *s, const struct store_group_send *p,
 
 /* The idempotent send's INSERT: a row back means it was stored (and
  * committed once the statement reaches SQLITE_DONE); no row means the
- * room, nick and client_id are taken. */
+ * room, nick, user and client_id are taken (messages_client_id,
+ * sql/003_people.sql). */
 static enum chat_error
 store_insert_cid(struct store *s, const struct store_group_send *p,
     struct chat_message *m, bool *made)
@@ -63,8 +64,9 @@ store_insert_cid(struct store *s, const struct store_group_send *p,
 
 /* The message an earlier send of the same user with this client_id
  * stored, into *m; *found is false if it is gone (deleted since the
- * INSERT saw it) or another user's (an anonymous nick equal to a user
- * name). */
+ * INSERT saw it). The unique index includes the user, so the row the
+ * INSERT ran into is always this sender's (an anonymous nick equal to a
+ * user name is another sender, and its INSERT stores). */
 static enum chat_error
 store_find_cid(struct store *s, const struct store_group_send *p,
     struct chat_message *m, bool *found)

@@ -27,7 +27,8 @@ static struct store_group pgq = STORE_GROUP_INIT(pgq, pg_commit_batch);
 
 /* The message an earlier send of the same user with this client_id
  * stored (on any host), into *m; CHAT_E_INTERNAL if it is gone (deleted
- * since the INSERT saw it) or another user's. */
+ * since the INSERT saw it). The unique index includes the user, so the
+ * row the INSERT ran into is this sender's. */
 static enum chat_error
 pg_find_cid(struct store *s, struct store_group_send *p)
 {

@@ -40,7 +40,7 @@ static const char *const store_sql[STMT__MAX] = {
 	[STMT_INSERT_CID] =
 	    "INSERT INTO messages (room, nick, text, ts, user, client_id)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-	    " ON CONFLICT (room, nick, client_id)"
+	    " ON CONFLICT (room, nick, coalesce(user, ''), client_id)"
 	    " WHERE client_id IS NOT NULL DO NOTHING"
 	    " RETURNING id, ts",
 	[STMT_FIND_CID] =

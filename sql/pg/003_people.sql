@@ -12,6 +12,15 @@
 -- nick the sender chose; tombstones are NULL too.
 ALTER TABLE messages ADD COLUMN "user" text;
 
+-- Idempotent sends are per sender, as on SQLite (sql/003_people.sql says
+-- why): the unique index of 001 takes the user in, with coalesce so that
+-- the anonymous senders of a nick (NULL) share one entry per client_id.
+-- The program's INSERT names this same target (src/store_pg.c).
+DROP INDEX messages_client_id;
+CREATE UNIQUE INDEX messages_client_id
+    ON messages (room, nick, (coalesce("user", '')), client_id)
+    WHERE client_id IS NOT NULL;
+
 -- For people: who sent it ("user", NULL when anonymous), as a last
 -- column, so that the columns of 001 keep their places for `SELECT *`.
 DROP VIEW history;

@@ -184,6 +184,55 @@ describe(`anonymous behind ${FRONTEND} (no login in front)`, () => {
   });
 });
 
+// One database behind a login, then without one (the same directory or
+// PostgreSQL database): a signed-in user and an anonymous sender whose
+// nick is that user's name are two senders, also for client_id.
+describe('a signed-in user and an anonymous nick of the same name', () => {
+  let signed;
+  let anon;
+  after(async () => {
+    await anon?.stop();
+    await signed?.cleanup();
+  });
+
+  test('the same client_id stores a message for each, each retry finds its own, and the sends around it are unharmed', async () => {
+    const room = 'twins';
+    signed = await startServer({ auth: true });
+    const hers = await send(signed.url, room, 'x', 'from alice', { client_id: 'X' }, { auth: 'alice' });
+    assert.equal(hers.status, 201, hers.text);
+    assert.equal(hers.json.user, 'alice');
+    await signed.stop();
+
+    anon = await startServer({ dir: signed.dir, db: signed.dbPath });
+    assert.deepEqual((await get(anon.url, '/api/me')).json, { user: null });
+    // Sent together, so that the workers' group commits may put the
+    // anonymous alice in one transaction with the others.
+    const others = Array.from({ length: 8 }, (_, i) => send(anon.url, room, `n${i}`, `other ${i}`, { client_id: 'X' }));
+    const [theirs, ...rest] = await Promise.all([send(anon.url, room, 'alice', 'not alice', { client_id: 'X' }), ...others]);
+    assert.equal(theirs.status, 201, theirs.text);
+    assert.equal(theirs.json.nick, 'alice');
+    assert.equal('user' in theirs.json, false);
+    assert.notEqual(theirs.json.id, hers.json.id);
+    assert.deepEqual(rest.map((r) => r.status), rest.map(() => 201), rest.map((r) => r.text).join('\n'));
+    const again = await send(anon.url, room, 'alice', 'retry', { client_id: 'X' });
+    assert.equal(again.status, 200, again.text);
+    assert.equal(again.json.id, theirs.json.id);
+    assert.equal(again.json.text, 'not alice');
+    assert.equal('user' in again.json, false);
+    await anon.stop();
+
+    await signed.start();
+    const retry = await send(signed.url, room, 'x', 'retry', { client_id: 'X' }, { auth: 'alice' });
+    assert.equal(retry.status, 200, retry.text);
+    assert.equal(retry.json.id, hers.json.id);
+    assert.equal(retry.json.text, 'from alice');
+    assert.equal(retry.json.user, 'alice');
+    assert.equal(signed.sql(`SELECT count(*) FROM messages WHERE room = '${room}'`).trim(), '10');
+    assert.equal(signed.sql(`SELECT coalesce(${USER_COL}, '-') || ' ' || text FROM history WHERE room = '${room}' AND nick = 'alice' ORDER BY id`).trim().split('\n').join(','),
+      'alice from alice,- not alice');
+  });
+});
+
 // A database as the program of schema 2 left it, with messages in it: the
 // shipped migrations 001 and 002 applied by hand.
 function schema2(dir) {

@@ -500,14 +500,15 @@ send_cid(struct fx *f, const char *room, const char *nick, const char *text,
 
 /* A signed-in sender's message keeps its user through the store: the
  * answer, every read, and a retry with client_id, which finds only the
- * same user's message (an anonymous nick equal to the user name does not
- * get it). Anonymous messages have none. */
+ * same user's message. An anonymous sender whose nick is the user name
+ * is another sender: the same client_id stores its own message, and each
+ * one's retry finds its own. Anonymous messages have no user. */
 static void
 test_user(void **state)
 {
 	struct fx *f = *state;
 	struct store_query q = { 0, -1, 10 };
-	struct chat_message m, again;
+	struct chat_message m, again, anon;
 	struct chat_list l = { 0 };
 	bool created;
 
@@ -521,17 +522,38 @@ test_user(void **state)
 	assert_int_equal(again.id, m.id);
 	assert_string_equal(again.user, "alice");
 	chat_message_clear(&again);
-	assert_int_not_equal(store_append(f->s, "who", "alice", "forged",
+
+	/* Anonymous, nick alice, the same client_id: stored, its own. */
+	assert_int_equal(store_append(f->s, "who", "alice", "not her",
+	    "c1", &anon, &created), CHAT_OK);
+	assert_true(created);
+	assert_true(anon.id > m.id);
+	assert_null(anon.user);
+	assert_string_equal(anon.text, "not her");
+	assert_int_equal(store_append(f->s, "who", "alice", "retry",
 	    "c1", &again, &created), CHAT_OK);
+	assert_false(created);
+	assert_int_equal(again.id, anon.id);
+	assert_null(again.user);
+	chat_message_clear(&again);
+	assert_int_equal(store_append_as(f->s, "who", "alice", "alice",
+	    "third", "c1", &again, &created), CHAT_OK);
+	assert_false(created);
+	assert_int_equal(again.id, m.id);
+	assert_string_equal(again.text, "hi");
+	chat_message_clear(&again);
+
 	assert_int_equal(store_append(f->s, "who", "bob", "anon", NULL,
 	    &again, &created), CHAT_OK);
 	assert_null(again.user);
 	chat_message_clear(&again);
 	assert_int_equal(store_read(f->s, "who", &q, &l, NULL), CHAT_OK);
-	assert_int_equal(l.n, 2);
+	assert_int_equal(l.n, 3);
 	assert_string_equal(l.v[0].user, "alice");
 	assert_string_equal(l.v[0].text, "hi");
 	assert_null(l.v[1].user);
+	assert_string_equal(l.v[1].text, "not her");
+	assert_null(l.v[2].user);
 	chat_list_clear(&l);
 	assert_int_equal(store_read_after(f->s, 0, 10, &l), CHAT_OK);
 	assert_string_equal(l.v[0].user, "alice");
@@ -539,6 +561,9 @@ test_user(void **state)
 	chat_list_clear(&l);
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM history WHERE "
 	    "user = 'alice' AND nick = 'alice'"), 1);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM messages "
+	    "WHERE client_id = 'c1'"), 2);
+	chat_message_clear(&anon);
 	chat_message_clear(&m);
 }
 
