@@ -227,14 +227,21 @@ describe('mod_fcgid past its process cap', () => {
     // 6 processes; 6 long-polls of 5 s hold all of them.
     const srv = await startServer({ frontend: 'apache-fcgid', fcgidProcs: 6 });
     try {
-      const polls = Array.from({ length: 6 }, () => get(srv.url, '/api/rooms/full/messages?since=0&wait=5'));
-      await waitFor(() => srv.connections() >= 6, { timeout: 10000, what: 'six processes held' });
+      // A poll that fails says how, with Apache's log: a rare reset here
+      // (ECONNRESET within a second of the start) is not understood yet.
+      const failed = [];
+      const polls = Array.from({ length: 6 }, (_, i) => get(srv.url, '/api/rooms/full/messages?since=0&wait=5')
+        .catch((e) => { failed.push(`poll ${i}: ${e.code ?? e.message}`); return null; }));
+      const why = () => `${failed.join('; ')}\nApache's log:\n${srv.log().slice(-4000)}`;
+      await waitFor(() => srv.connections() >= 6 || failed.length > 0, { timeout: 10000, what: 'six processes held' });
+      assert.deepEqual(failed, [], why());
       assert.equal(srv.workers().length, 6);
       const t0 = Date.now();
       const sent = await send(srv.url, 'full', 'x', 'queued');
       const took = Date.now() - t0;
       assert.equal(sent.status, 201, sent.text);
       const answers = await Promise.all(polls);
+      assert.deepEqual(failed, [], why());
       assert.ok(answers.every((r) => r.status === 200));
       // Queued until the first hold ended at its deadline, empty.
       assert.ok(took >= 2000, `the send was answered after ${took} ms`);
