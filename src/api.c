@@ -361,7 +361,7 @@ api_park(struct request *r, enum hub_kind kind, int handle, int64_t cursor,
 	/* Who is here: the user, else the nick the page passed. */
 	if (r->user != NULL) {
 		snprintf(user, sizeof(user), "%s", r->user);
-		p.user = p.person = user;
+		p.person = user;
 		p.verified = true;
 	} else if (*r->q.nick != '\0') {
 		p.person = r->q.nick;

@@ -539,7 +539,7 @@ hub_park(struct hub *h, const struct hub_park_req *r)
 	    .presence_v = r->presence, .priv = r->priv,
 	    .access_version = r->access_version };
 	conn_init(&w->conn, r->fd, r->request_id);
-	if ((r->user != NULL && (w->user = strdup(r->user)) == NULL) ||
+	if ((r->verified && (w->user = strdup(r->person)) == NULL) ||
 	    (r->initial && conn_queue(&w->conn, r->initial->data,
 	    r->initial->len) == -1)) {
 		free(w->u.name);

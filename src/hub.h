@@ -64,15 +64,15 @@ struct hub_park_req {
 	                          * anonymous page's nick): counted as
 	                          * present in room while parked; NULL:
 	                          * nobody */
-	bool verified;           /* person is REMOTE_USER (identity.h) */
+	bool verified;           /* person is the user the web server
+	                          * authenticated (identity.h): who waits,
+	                          * for private rooms; else anonymous */
 	int64_t presence;        /* >= 0: the client wants the room's
 	                          * presence list whenever its version is
 	                          * above this one (presence.h); -1: not */
 	void *priv;              /* the transport's own state (WebSocket):
 	                          * the hub hands it to the transport's
 	                          * release hook in every case, failure too */
-	const char *user;        /* who waits (identity.h; copied), NULL:
-	                          * anonymous */
 	int64_t access_version;  /* store_access_version when the caller
 	                          * checked the room (private.h): a waiter
 	                          * checked before a change of members is

@@ -10,9 +10,9 @@
 struct fcgi_req;
 struct http_request;
 
-/* Longest user name taken, in bytes (e-mail addresses, Kerberos
- * principals). A longer or malformed REMOTE_USER is refused, not cut. */
-#define CHAT_MAX_USER 128
+/* A user name is at most CHAT_MAX_USER bytes (chat.h): e-mail addresses,
+ * Kerberos principals. A longer or malformed REMOTE_USER is refused, not
+ * cut. */
 
 /* The authenticated user of a FastCGI request: REMOTE_USER when the web
  * server set it and it is not empty, else NULL (anonymous). The string

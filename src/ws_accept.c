@@ -345,7 +345,7 @@ door_upgrade(struct door *d, int fd, const struct http_request *rq)
 	    .seen = info.db_max, .behind = behind,
 	    .deadline_ms = life ? chat_mono_ms() + life * 1000 : 0,
 	    .initial = &d->out, .limit_handle = handle, .priv = c,
-	    .user = identity_ws(rq), .access_version = version,
+	    .access_version = version,
 	    .presence = q.presence, .verified = *c->user != '\0',
 	    .person = *c->user ? c->user : *q.nick ? q.nick : NULL });
 }
