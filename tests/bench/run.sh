@@ -27,6 +27,10 @@
 #           its WebSocket runs are skipped, and the report says so.
 #  send     BENCH_CLIENTS=16 keep-alive clients posting for BENCH_SECONDS=5 s:
 #           committed messages/s (2xx answers) and their latency.
+#           "store" is the store alone (tests/bench/store_floor.c: what a
+#           send asks of the store -- the room's access check and the group
+#           commit -- with fcgichat's processes and threads, no HTTP): with
+#           the HTTP floor it shows which of the two bounds the sends.
 #  pg       fcgichat on PostgreSQL (conf/run-pg.sh: a throwaway cluster and
 #           two lighttpd hosts sharing its database): fan-out with the
 #           waiters on one host and the sender on the other (every delivery
@@ -48,6 +52,9 @@
 #  --compare  the same fan-out, send and idle runs against nginx + Nchan
 #           (tests/bench/nchan.conf, same URLs; fcgichat/Nchan ratios), and
 #           nginx answering a fixed body (Nchan's floor).
+# Every fan-out, send and poll run also records the CPU time its server
+# spent (server_cpu_s: the front end, its workers and, for pg, the
+# database), so the report gives each server's CPU per delivery or request.
 # Output: tests/output/bench/results.jsonl (one JSON line per run, as
 # printed by loadgen, and last a "run" line: settings, machine, what ran),
 # results.md (tables, by stats.py), fanout.svg + fanout.dat (plot.py).
@@ -121,6 +128,7 @@ fcgichat  2  2  always
 pg        2  2  always
 floor     2  2  always
 fanfloor  2  2  always
+store     0  0  always
 nchan     1  2  compare
 '
 
@@ -146,6 +154,7 @@ fanout  nchan     ws        -       --nchan
 send    fcgichat  -         -       --room send-$$
 send    pg        -         -       --room send-$$
 send    floor     -         -       --room send-$$
+send    store     -         -       -
 send    nchan     -         -       --room send-$$
 poll    fcgichat  -         -       --path /api/rooms/send-$$/messages?limit=20
 poll    floor     -         -       --path /api/rooms/send-$$/messages?limit=20
@@ -236,6 +245,12 @@ build() {
 	# shellcheck disable=SC2086
 	cc $cflags -o "$BUILD/fanout_floor.fcgi" tests/bench/fanout_floor.c \
 		tests/bench/ws_client.c tests/bench/http_parse.c -lnettle
+	# The store floor links the store itself: fcgichat's library as built.
+	make --no-print-directory build/libchat.a >/dev/null
+	# shellcheck disable=SC2086
+	cc $cflags -Isrc -Ibuild -I/usr/include/postgresql \
+		-o "$BUILD/store_floor" tests/bench/store_floor.c build/libchat.a \
+		-lfcgi -lsqlite3 -lpq -lcjson -lnettle -lpthread
 	"$LG" selftest >/dev/null
 	# The kept report must come out of the kept raw results: stats.py
 	# still reads them as they were read when they were measured.
@@ -320,6 +335,14 @@ start_fanfloor() {
 	floor_lighttpd fanout_floor.fcgi "$PROCS" "/api/rooms/probe/messages?limit=1"
 }
 
+# The store floor is a program of its own, run per send run (store_run):
+# nothing to start but the directory of its databases.
+start_store() {
+	SRV_PID=""
+	SRV_PORT=0
+	STORE_DIR=$(mktemp -d "$TMP/store.XXXX")
+}
+
 start_nchan() {
 	d=$(mktemp -d "$TMP/nchan.XXXX")
 	mkdir "$d/tmp"
@@ -342,6 +365,10 @@ about_pg() {
 		"the sender on the other${BENCH_PG_OPTS:+; $BENCH_PG_OPTS}"
 }
 about_floor() { :; }
+about_store() {
+	echo "store: tests/bench/store_floor.c, fcgichat's store alone" \
+		"($PROCS processes of ${FCGICHAT_THREADS:-4} threads, SQLite)"
+}
 about_fanfloor() {
 	echo "floor: tests/bench/floor.c (send, poll) and, for fan-out," \
 		"tests/bench/fanout_floor.c (messages in memory, $PROCS processes)," \
@@ -420,11 +447,58 @@ lg() {
 	f=$TMP/lg.out
 	sp=""
 	[ "$SCEN" != fanout ] || sp="--send-port $(send_port_of "$SRV")"
+	pid=$(eval "echo \${PID_$SRV}")
+	c0=$(tree_ticks "$pid")
 	# shellcheck disable=SC2086 # OPTS and sp are options, split on purpose
 	timeout -k 5 900 "$LG" "$SCEN" --port "$(port_of "$SRV")" $sp \
 		--label "$LABEL" $OPTS "$@" >"$f" 2>>"$TMP/loadgen.err" || true
-	grep '^{' "$f" >>"$RAW" || say "  (no result: see the loadgen output)"
-	grep '^# ' "$f" | sed 's/^# /  /' >&2 || true
+	c1=$(tree_ticks "$pid")
+	keep "$f" "$(awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%.2f", (b - a) / hz }')"
+}
+
+# keep FILE [SERVER_CPU_S]: the run's JSON line into results.jsonl, with the
+# server's CPU time when given; its human line to the terminal.
+keep() {
+	if [ -n "${2:-}" ]; then
+		grep '^{' "$1" | sed "s/}\$/,\"server_cpu_s\":$2}/"
+	else
+		grep '^{' "$1"
+	fi >>"$RAW" || say "  (no result: see the loadgen output)"
+	grep '^# ' "$1" | sed 's/^# /  /' >&2 || true
+}
+
+# tree_ticks PID: CPU ticks (user + system) used so far by PID and every
+# process under it (the front end's processes, the workers, a database).
+tree_ticks() {
+	[ -n "$1" ] || { echo 0; return; }
+	set +f   # this glob, and only this one
+	for st in /proc/[0-9]*/stat; do
+		# "PID (COMM) STATE PPID ...": COMM may hold spaces and parens.
+		sed 's/^\([0-9]*\) (.*) /\1 /' "$st" 2>/dev/null || true
+	done | awk -v root="$1" '
+		{ parent[$1] = $3; ticks[$1] = $13 + $14 }
+		END {
+			for (p in parent) {
+				q = p
+				for (hops = 0; q != "" && q != root && hops < 64; hops++)
+					q = (q in parent) ? parent[q] : ""
+				if (q == root) sum += ticks[p]
+			}
+			print sum + 0
+		}'
+	set -f
+}
+
+# store_run: the store floor's send run, in a fresh database each time.
+store_run() {
+	f=$TMP/store.out
+	rm -f "$STORE_DIR"/chat.db*
+	timeout -k 5 120 "$BUILD/store_floor" --db "$STORE_DIR/chat.db" \
+		--procs "$PROCS" --threads "${FCGICHAT_THREADS:-4}" \
+		--seconds "$SECONDS_LOOP" --label "$LABEL" >"$f" \
+		2>>"$TMP/loadgen.err" || true
+	keep "$f"
 }
 
 last_aborted() { tail -1 "$RAW" | grep -q '"aborted":true'; }
@@ -515,7 +589,11 @@ loops_all() {
 
 loop_run() { # RUN
 	say "$SCEN $LABEL run $1/$REPEAT"
-	lg --clients "$CLIENTS" --seconds "$SECONDS_LOOP"
+	if [ "$SRV" = store ]; then
+		store_run
+	else
+		lg --clients "$CLIENTS" --seconds "$SECONDS_LOOP"
+	fi
 }
 
 # "PSS_KB CPU_TICKS" of a server and the processes it started.

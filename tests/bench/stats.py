@@ -76,10 +76,20 @@ def load(path):
             if rec.get("scenario") == "run":
                 run = rec
             else:
+                cpu_per_op(rec)
                 runs.append(rec)
     if run is None:
         raise BenchError("%s has no \"run\" line (written by run.sh)" % path)
     return runs, run
+
+
+def cpu_per_op(rec):
+    """Adds cpu_us: the server's CPU time per delivery (fan-out) or per
+    request (send, poll), when run.sh recorded it (server_cpu_s)."""
+    ops = rec.get("deliveries" if rec.get("scenario") == "fanout"
+                  else "requests")
+    if "server_cpu_s" in rec and ops:
+        rec["cpu_us"] = float(rec["server_cpu_s"]) * 1e6 / float(ops)
 
 
 def plan(run, scenario):
@@ -328,8 +338,42 @@ def report_loops(runs, run):
         "poll: fcgichat and floor read `/api/rooms/R/messages?limit=20`;",
         "static is lighttpd serving `/` (index.html) with fcgichat's config;",
         "nginx is nginx answering a fixed body at `/api/floor`.",
-        "",
-    ]
+    ] + ([
+        "store: fcgichat's store alone (tests/bench/store_floor.c: each",
+        "send's access check and group commit, no HTTP).",
+    ] if ("store", "") in plan(run, "send") else []) + [""]
+
+
+def report_cpu(runs, run):
+    """CPU time each server spent per delivery or request (front end,
+    workers and database together), where run.sh recorded it."""
+    if not any("cpu_us" in r for r in runs):
+        return []
+    lines = ["## CPU: what each server spent", "",
+             "CPU time (user + system) of the server's processes, in",
+             "microseconds per delivery (fan-out: a long-poller's asking",
+             "again included) or per request; medians over the runs. The",
+             "machine's cores divided by this is the most it can do.", ""]
+    lines += table(["scenario", "N", "server", "CPU us", "fcgichat/this"],
+                   ["---", "---:", "---", "---:", "---:"])
+    fanout = plan(run, "fanout")
+    for t in unique(t for _, t in fanout):
+        for n in run["sizes"]:
+            ref = Figure(runs, "cpu_us", "fanout", REFERENCE, t, n).median
+            for s, _ in [p for p in fanout if p[1] == t]:
+                f = Figure(runs, "cpu_us", "fanout", s, t, n).median
+                if f != "-":
+                    lines.append(row([
+                        "fan-out " + TRANSPORT_NAMES.get(t, t), n, s, fmt(f),
+                        "-" if s == REFERENCE else ratio(ref, f)]))
+    for scenario, title in LOOP_SCENARIOS:
+        ref = Figure(runs, "cpu_us", scenario, REFERENCE).median
+        for s, _ in plan(run, scenario):
+            f = Figure(runs, "cpu_us", scenario, s).median
+            if f != "-":
+                lines.append(row([title, run["clients"], s, fmt(f),
+                                  "-" if s == REFERENCE else ratio(ref, f)]))
+    return lines + [""]
 
 
 def report_idle(runs, run):
@@ -408,6 +452,7 @@ def report(runs, run):
             + ["![p99 delivery latency vs waiting clients](fanout.svg)", ""]
             + report_transports(runs, run)
             + (report_loops(runs, run) if has(run, "send", "poll") else [])
+            + report_cpu(runs, run)
             + (report_idle(runs, run) if has(run, "idle") else [])
             + ["Raw runs: `results.jsonl`. Method: `tests/bench/run.sh`."])
 
