@@ -38,7 +38,11 @@
 
 #define HEAD_TIMEOUT_MS 10000   /* for the web server to send a head */
 #define BACKLOG_ROWS 1000       /* the backlog read before parking */
-#define MAX_HANDSHAKES 1024     /* heads being read at once */
+#define MAX_HANDSHAKES 1024     /* heads being read at once (door_pause) */
+/* Connections the kernel holds for the door before it accepts them: it
+ * caps this at net.core.somaxconn (4096 by default since Linux 5.4), so
+ * asking for more takes whatever the machine allows. */
+#define LISTEN_BACKLOG 65535
 
 /* A connection whose request head is being read. */
 struct handshake {
@@ -59,6 +63,7 @@ struct door {
 	struct ws_send *jobs, *done;       /* newest first (ws_sends_oldest) */
 	struct handshake *open;
 	size_t n_open;
+	bool full;                         /* listen_fd out of the epoll set */
 	struct buf out, tmp;
 	pthread_t thread;
 };
@@ -101,7 +106,7 @@ door_take(struct door *d, const char *path, bool *busy)
 	old = umask(0117);   /* rw for the user and group of the web server */
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && (bind(fd, (struct sockaddr *)&a, sizeof(a)) == -1 ||
-	    listen(fd, 1024) == -1)) {
+	    listen(fd, LISTEN_BACKLOG) == -1)) {
 		close(fd);
 		fd = -1;
 	}
@@ -350,6 +355,26 @@ door_upgrade(struct door *d, int fd, const struct http_request *rq)
 	    .person = *c->user ? c->user : *q.nick ? q.nick : NULL });
 }
 
+/* At MAX_HANDSHAKES the door stops accepting (full) and the kernel holds
+ * the rest in the listen backlog, in order; a burst of upgrades (every
+ * open page reconnecting after a restart) is served in turn, not closed.
+ * Out of the epoll set while full; back in once a handshake ends, when
+ * the level-triggered EPOLLIN fires again for whatever still waits. */
+static void
+door_pause(struct door *d, bool full)
+{
+	struct epoll_event ev = { .events = full ? 0 : EPOLLIN,
+	    .data.ptr = &tag_listen };
+
+	if (d->full == full)
+		return;
+	if (epoll_ctl(d->ep, EPOLL_CTL_MOD, d->listen_fd, &ev) == -1) {
+		log_warn("ws_accept: %s the socket", full ? "pause" : "resume");
+		return;
+	}
+	d->full = full;
+}
+
 static void
 handshake_end(struct door *d, struct handshake *x)
 {
@@ -364,6 +389,7 @@ handshake_end(struct door *d, struct handshake *x)
 	d->n_open--;
 	http_head_free(x->head);
 	free(x);
+	door_pause(d, false);
 }
 
 /* Reads what the web server sent of a head. */
@@ -409,20 +435,19 @@ handshake_read(struct door *d, struct handshake *x)
 	}
 }
 
-/* Takes every waiting connection of the listening socket. */
+/* Takes the waiting connections of the listening socket, up to
+ * MAX_HANDSHAKES being read at once (door_pause). */
 static void
 door_accept(struct door *d)
 {
 	int fd;
 
-	while ((fd = accept4(d->listen_fd, NULL, NULL,
-	    SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+	while (d->n_open < MAX_HANDSHAKES && (fd = accept4(d->listen_fd, NULL,
+	    NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		struct handshake *x = calloc(1, sizeof(*x));
 		struct epoll_event ev = { .events = EPOLLIN };
-		if (x == NULL || d->n_open >= MAX_HANDSHAKES ||
-		    (x->head = http_head_new()) == NULL) {
-			log_warnx("ws_accept: %s", x ? "too many handshakes" :
-			    "out of memory");
+		if (x == NULL || (x->head = http_head_new()) == NULL) {
+			log_warnx("ws_accept: out of memory");
 			free(x);
 			close(fd);
 			continue;
@@ -442,6 +467,7 @@ door_accept(struct door *d)
 		d->open = x;
 		d->n_open++;
 	}
+	door_pause(d, d->n_open >= MAX_HANDSHAKES);
 }
 
 /* Ends the handshakes whose web server has not sent a head in time. */

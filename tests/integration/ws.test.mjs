@@ -12,6 +12,7 @@ import { test, before, after, afterEach, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { startServer, waitFor, BIN, FRONTEND } from '../lib/server.mjs';
 import { get, send, openEvents, waitingNow } from '../lib/http.mjs';
@@ -71,6 +72,19 @@ async function fence(server, room, ...cs) {
 async function wsWaiting(server, n, timeout = 10000) {
   await waitFor(async () => (await waitingNow(server.url)).ws === n,
     { timeout, what: `waiting.ws to be ${n}` });
+}
+// The workers' own WebSocket sockets (ws-N.sock): in the server's dir
+// (lighttpd) or a directory of it (apache-proxy's ws-proxy/); none where
+// the test cannot find them.
+function wsSockets(server) {
+  const dirs = [server.dir, ...fs.readdirSync(server.dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory()).map((e) => path.join(server.dir, e.name))];
+  return dirs.flatMap((d) => fs.readdirSync(d).filter((f) => /^ws-\d+\.sock$/.test(f)).map((f) => path.join(d, f)));
+}
+// The soft "Max open files" of a process (/proc/PID/limits).
+function openFilesLimit(pid = 'self') {
+  const m = /^Max open files\s+(\d+|unlimited)/m.exec(fs.readFileSync(`/proc/${pid}/limits`, 'utf8'));
+  return m[1] === 'unlimited' ? Infinity : Number(m[1]);
 }
 // A request refused before any upgrade: plain HTTP, status and the API's
 // error body with code.
@@ -158,7 +172,7 @@ describe('on one server', () => {
     // browser sent with its Upgrade header, so what the worker does with
     // Connection shows only on the worker's own socket.
     test('the worker itself wants the token upgrade in Connection (on its own socket)', async (t) => {
-      const socks = fs.readdirSync(srv.dir).filter((f) => /^ws-\d+\.sock$/.test(f)).map((f) => path.join(srv.dir, f));
+      const socks = wsSockets(srv);
       if (socks.length === 0) return t.skip(`no ws-N.sock in ${srv.dir} with this front end`);
       for (const [connection, status] of [[undefined, 426], ['keep-alive', 426], ['upgrades', 426], ['close', 426],
         ['Upgrade', 101], ['keep-alive, UPGRADE', 101], ['close,upgrade', 101]]) {
@@ -621,6 +635,66 @@ describe('origins and per-address limits', () => {
     await shut(again);
   });
 
+});
+
+// A burst of upgrades (every open page reconnecting after a restart)
+// waits its turn: past MAX_HANDSHAKES (src/ws_accept.c) heads being read
+// at once, the worker stops accepting and leaves the rest in its socket's
+// listen backlog, instead of closing them; each is taken when a handshake
+// ends.
+describe('a burst of upgrades', () => {
+  const MAX_HANDSHAKES = 1024;
+  let srv;
+  before(async () => { srv = await startServer({ procs: 1 }); });
+  after(async () => { await srv?.cleanup(); });
+
+  test(`past ${MAX_HANDSHAKES} heads being read, upgrades wait in the backlog and each opens once a slot frees`, async (t) => {
+    const [sock] = wsSockets(srv);
+    if (!sock) return t.skip(`no ws-N.sock in ${srv.dir} with this front end`);
+    const need = MAX_HANDSHAKES + 100;
+    const [worker] = srv.workers();
+    if (openFilesLimit() < need || openFilesLimit(worker) < need) {
+      return t.skip(`open files limit below ${need} (ulimit -n)`);
+    }
+    const conns0 = srv.connections();
+    const queued0 = srv.queued();
+    const K = 3;   // whole upgrades behind the idle ones
+    // Web server connections that send half a head and wait: each holds a
+    // slot until the worker's head deadline (10 s), far past this test.
+    const idle = await Promise.all(Array.from({ length: MAX_HANDSHAKES }, () => new Promise((resolve, reject) => {
+      const s = net.connect({ path: sock }, () => {
+        s.write(`GET ${wsPath('burst')} HTTP/1.1\r\n`);
+        resolve(s);
+      });
+      s.once('error', reject);
+    })));
+    try {
+      await waitFor(() => srv.connections() >= conns0 + MAX_HANDSHAKES,
+        { what: () => `the worker to take ${MAX_HANDSHAKES} (${srv.connections() - conns0} now)` });
+      // The upgrades behind them: not answered, not closed, queued.
+      const settled = new Array(K).fill(false);
+      const ups = Array.from({ length: K }, (_, i) => rawWs(sock, wsPath('burst')).then((c) => {
+        settled[i] = true;
+        clients.add(c);
+        return c;
+      }));
+      await waitFor(() => settled.some(Boolean) || srv.queued() >= queued0 + K,
+        { what: () => `${K} upgrades in the backlog (${srv.queued() - queued0} queued)` });
+      assert.deepEqual(settled, new Array(K).fill(false), 'an upgrade past the cap was answered or closed at once');
+      // A slot each: every one opens.
+      for (const s of idle.slice(0, K)) s.destroy();
+      for (const c of await Promise.all(ups)) {
+        assert.equal(c.status, 101, c.status ? `${c.head}${c.body}` : 'closed by the worker without an answer');
+        assert.equal(c.headers['sec-websocket-accept'], acceptFor(c.key));
+      }
+      assert.ok(!srv.log().includes('too many handshakes'), 'the worker refused a connection');
+    } finally {
+      for (const s of idle) s.destroy();
+    }
+    // And the worker lets them all go.
+    await waitFor(() => srv.connections() <= conns0 + K,
+      { what: () => `the idle ones freed (${srv.connections() - conns0} left)` });
+  });
 });
 
 describe('idle, lifetime, shutdown', () => {
