@@ -1,6 +1,7 @@
 /* chat.c - message lists, a hash and clocks shared by all modules. */
 #include "chat.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,13 @@ int64_t
 chat_mono_ms(void)
 {
 	return clock_ms(CLOCK_MONOTONIC);
+}
+
+bool
+chat_accept_starved(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS ||
+	    err == ENOMEM;
 }
 
 void

@@ -3,6 +3,7 @@
 #define CHAT_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Limits of API.md version 1. */
@@ -112,5 +113,13 @@ int64_t chat_now_ms(void);
 
 /* Milliseconds on CLOCK_MONOTONIC, for deadlines. */
 int64_t chat_mono_ms(void);
+
+/* How long a thread whose accept failed for want of descriptors waits
+ * before it tries again: the connection stays in the listen queue. */
+#define CHAT_ACCEPT_RETRY_MS 100
+
+/* Whether accept's errno err means "no descriptor or memory now" (EMFILE,
+ * ENFILE, ENOBUFS, ENOMEM): a state that passes, not a broken socket. */
+bool chat_accept_starved(int err);
 
 #endif

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chat.h"
 #include "log.h"
 
 #define FCGI_VERSION_1 1
@@ -144,11 +145,25 @@ fcgi_req_free(struct fcgi_req *r)
 int
 fcgi_accept(struct fcgi_req *r)
 {
+	bool starved = false;
 	int rc;
 
 	while ((rc = FCGX_Accept_r(&r->r)) < 0) {
 		if (rc == -EINTR || rc == -ECONNABORTED)
 			continue;
+		/* Out of descriptors (thousands of clients waiting): the
+		 * request stays in the queue. Returning would end this
+		 * accept thread for good, and with the last one the worker
+		 * would answer nothing while it lives. */
+		if (chat_accept_starved(-rc)) {
+			if (!starved)
+				log_warnx("fcgi_accept: %s (requests wait in the "
+				    "queue; trying again every %d ms)",
+				    strerror(-rc), CHAT_ACCEPT_RETRY_MS);
+			starved = true;
+			usleep(CHAT_ACCEPT_RETRY_MS * 1000);
+			continue;
+		}
 		log_warnx("fcgi_accept: FCGX_Accept_r returned %d", rc);
 		return -1;
 	}

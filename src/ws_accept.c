@@ -64,6 +64,8 @@ struct door {
 	struct handshake *open;
 	size_t n_open;
 	bool full;                         /* listen_fd out of the epoll set */
+	int64_t retry_at;                  /* out of descriptors: when to
+	                                    * accept again (0: not waiting) */
 	struct buf out, tmp;
 	pthread_t thread;
 };
@@ -436,16 +438,31 @@ handshake_read(struct door *d, struct handshake *x)
 }
 
 /* Takes the waiting connections of the listening socket, up to
- * MAX_HANDSHAKES being read at once (door_pause). */
+ * MAX_HANDSHAKES being read at once (door_pause). Out of descriptors, it
+ * pauses too, for CHAT_ACCEPT_RETRY_MS or until a handshake ends: the
+ * socket stays readable and would wake the thread again at once, for
+ * ever. */
 static void
 door_accept(struct door *d)
 {
 	int fd;
 
-	while (d->n_open < MAX_HANDSHAKES && (fd = accept4(d->listen_fd, NULL,
-	    NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		struct handshake *x = calloc(1, sizeof(*x));
+	while (d->n_open < MAX_HANDSHAKES) {
+		struct handshake *x;
 		struct epoll_event ev = { .events = EPOLLIN };
+		if ((fd = accept4(d->listen_fd, NULL, NULL,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) {
+			if (!chat_accept_starved(errno))
+				break;
+			if (d->retry_at == 0)
+				log_warn("ws_accept: accept (upgrades wait in the "
+				    "queue; trying again every %d ms)",
+				    CHAT_ACCEPT_RETRY_MS);
+			d->retry_at = chat_mono_ms() + CHAT_ACCEPT_RETRY_MS;
+			door_pause(d, true);
+			return;
+		}
+		x = calloc(1, sizeof(*x));
 		if (x == NULL || (x->head = http_head_new()) == NULL) {
 			log_warnx("ws_accept: out of memory");
 			free(x);
@@ -467,7 +484,24 @@ door_accept(struct door *d)
 		d->open = x;
 		d->n_open++;
 	}
+	d->retry_at = 0;
 	door_pause(d, d->n_open >= MAX_HANDSHAKES);
+}
+
+/* epoll_wait's timeout: a second while heads are being read (their
+ * deadlines), until the retry when out of descriptors, else none. */
+static int
+door_timeout(const struct door *d)
+{
+	int ms = d->open ? 1000 : -1;
+	int64_t left;
+
+	if (d->retry_at == 0)
+		return ms;
+	left = d->retry_at - chat_mono_ms();
+	if (left <= 0)
+		return 0;
+	return ms < 0 || left < ms ? (int)left : ms;
 }
 
 /* Ends the handshakes whose web server has not sent a head in time. */
@@ -580,7 +614,7 @@ door_main(void *arg)
 	struct epoll_event evs[64];
 
 	for (;;) {
-		int n = epoll_wait(d->ep, evs, 64, d->open ? 1000 : -1);
+		int n = epoll_wait(d->ep, evs, 64, door_timeout(d));
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
 			if (p == &tag_listen)
@@ -592,6 +626,8 @@ door_main(void *arg)
 		}
 		if (d->open)
 			door_expire(d, chat_mono_ms());
+		if (d->retry_at != 0 && chat_mono_ms() >= d->retry_at)
+			door_accept(d);
 	}
 	return NULL;
 }

@@ -8,9 +8,17 @@
 // thousands of pages asking again at once must not do that. The workers
 // are stopped (SIGSTOP) while the burst arrives, so that every request of
 // it is in the queue at once, then let go.
+//
+// A worker out of descriptors (thousands of clients parked, a limit set
+// too low) cannot accept: the requests wait in the queue, and its accept
+// threads try again every 100 ms. They used to end at the first such
+// failure, and with the last of them the worker answered nothing more
+// while it lived.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { startServer, waitFor, FRONTEND } from '../lib/server.mjs';
+import fs from 'node:fs';
 import { get } from '../lib/http.mjs';
 
 // More than the old queues held: lighttpd's two workers have a socket
@@ -50,6 +58,47 @@ describe('a burst of requests', {
       assert.deepEqual(statuses, { 200: BURST });
     } finally {
       for (const p of pids) { try { process.kill(p, 'SIGCONT'); } catch { /* gone */ } }
+      await srv.cleanup();
+    }
+  });
+});
+
+describe('a worker out of descriptors', () => {
+  test('keeps its accept threads: requests wait, then are answered once descriptors free', async (t) => {
+    if (spawnSync('prlimit', ['--version']).status !== 0) return t.skip('no prlimit (util-linux)');
+    const srv = await startServer({ procs: 1 });
+    try {
+      const [worker] = srv.workers();
+      // The soft limit only (raising a hard limit back needs
+      // CAP_SYS_RESOURCE), down to 3: no new descriptor at all.
+      const soft = /^Max open files\s+(\d+)/m.exec(fs.readFileSync(`/proc/${worker}/limits`, 'utf8'))[1];
+      const setLimit = (n) => {
+        const r = spawnSync('prlimit', ['--pid', String(worker), `--nofile=${n}:`], { encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+      };
+      // More requests than accept threads (FCGICHAT_THREADS, 4): each
+      // thread blocked in accept() holds a descriptor number it took
+      // before it blocked, so the first few are still taken; every thread
+      // then fails its next accept.
+      const N = 12;
+      let answers;
+      setLimit(3);
+      try {
+        const reqs = Array.from({ length: N }, (_, i) => get(srv.url, `/api/rooms/nofd/messages?limit=1&n=${i}`));
+        await waitFor(() => srv.log().includes('fcgi_accept: Too many open files'), { what: 'the worker to say it cannot accept' });
+        await waitFor(() => srv.queued() >= 1, { what: 'a request waiting in the queue' });
+        answers = Promise.all(reqs);
+      } finally {
+        setLimit(soft);
+      }
+      const statuses = {};
+      for (const r of await answers) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+      assert.deepEqual(statuses, { 200: N });
+      // And it goes on serving, with every thread.
+      const more = await Promise.all(Array.from({ length: 8 }, () => get(srv.url, '/api/rooms/nofd/messages?limit=1')));
+      assert.ok(more.every((r) => r.status === 200));
+      assert.ok(!srv.log().includes('FCGX_Accept_r returned'), 'an accept thread ended');
+    } finally {
       await srv.cleanup();
     }
   });

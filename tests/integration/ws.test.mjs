@@ -695,6 +695,52 @@ describe('a burst of upgrades', () => {
     await waitFor(() => srv.connections() <= conns0 + K,
       { what: () => `the idle ones freed (${srv.connections() - conns0} left)` });
   });
+
+  // Out of descriptors, accept fails and the connection stays queued, so
+  // the socket stays readable: a door that waited on it again at once
+  // would spin a core until a descriptor freed. It pauses instead, and
+  // takes the upgrade when it can.
+  test('out of descriptors, the door waits without spinning and takes the upgrade once it can', async (t) => {
+    if (spawnSync('prlimit', ['--version']).status !== 0) return t.skip('no prlimit (util-linux)');
+    const own = await startServer({ procs: 1 });
+    try {
+      const [sock] = wsSockets(own);
+      if (!sock) return t.skip(`no ws-N.sock in ${own.dir} with this front end`);
+      const [worker] = own.workers();
+      const limit = openFilesLimit(worker);
+      // The soft limit only (raising a hard limit back needs
+      // CAP_SYS_RESOURCE), down to 3: no new descriptor at all, while
+      // the ones open (above 3) go on working.
+      const setLimit = (n) => {
+        const r = spawnSync('prlimit', ['--pid', String(worker), `--nofile=${n}:`], { encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+      };
+      const cpu = () => fs.readFileSync(`/proc/${worker}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
+        .slice(11, 13).reduce((a, b) => a + Number(b), 0) / 100;   // USER_HZ
+      let up;
+      setLimit(3);
+      try {
+        let settled = false;
+        // Waits in the queue: the door cannot accept it.
+        up = rawWs(sock, wsPath('nofd')).then((c) => { settled = true; return c; });
+        await waitFor(() => own.log().includes('ws_accept: accept'), { what: 'the door to say it is out of descriptors' });
+        // A second of it: a spinning door thread would use about all of it.
+        const t0 = cpu(), w0 = Date.now();
+        await new Promise((r) => setTimeout(r, 1000));
+        const spent = cpu() - t0, wall = (Date.now() - w0) / 1000;
+        assert.ok(spent < 0.3 * wall, `the worker used ${spent} s of CPU in ${wall} s while out of descriptors`);
+        assert.equal(settled, false, 'the upgrade was answered without a descriptor');
+      } finally {
+        setLimit(limit === Infinity ? 'unlimited' : limit);
+      }
+      const c = await up;
+      clients.add(c);
+      assert.equal(c.status, 101, c.status ? `${c.head}${c.body}` : 'closed without an answer');
+      assert.equal(c.headers['sec-websocket-accept'], acceptFor(c.key));
+    } finally {
+      await own.cleanup();
+    }
+  });
 });
 
 describe('idle, lifetime, shutdown', () => {
