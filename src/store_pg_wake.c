@@ -93,7 +93,8 @@ store_pg_wake_fd(struct store *s)
 
 /* The notifications say nothing the database does not: it is the truth,
  * they are only the hint to look. Their payload says what to look at:
- * 'access' from the access trigger, '' from a message (or from psql). A
+ * 'access' from the access trigger, '' from a message or a presence write
+ * (or a NOTIFY typed in psql: it wakes message readers as before). A
  * LISTEN made since the last drain, or none, may have missed some: the
  * caller then looks at everything. */
 bool
