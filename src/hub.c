@@ -374,6 +374,7 @@ hub_main(void *arg)
 	struct epoll_event evs[MAX_EVENTS];
 	int64_t now = chat_mono_ms(), fallback = now + FALLBACK_MS, recheck = 0;
 	int64_t rw_check = fallback;
+	bool access = false;   /* a drain said access may have changed */
 	struct timer *t;
 
 	for (;;) {
@@ -385,7 +386,7 @@ hub_main(void *arg)
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
 			if (p == &tag_wake) {
-				store_wake_drain(h->store);
+				access |= store_wake_drain(h->store);
 				told = true;
 			} else if (p == &tag_event) {
 				drain(h->efd);
@@ -412,12 +413,23 @@ hub_main(void *arg)
 		}
 		if (look) {
 			bool moved;
-			if (now >= fallback)
+			/* The fallback looks at everything: the safety net for
+			 * wake-ups lost or never sent (no LISTEN connection). */
+			if (now >= fallback) {
 				store_wake_drain(h->store);
+				access = true;
+			}
 			moved = hub_poll_db(h);
-			hub_access_look(h);
+			/* Read in the same pass as the drain that asked for it,
+			 * so that a member removed is cut off at once; on
+			 * PostgreSQL a message's wake-up skips it (one round
+			 * trip less). */
+			if (access)
+				hub_access_look(h);
 			presence_poke(h->presence);
 			recheck = told && !moved ? now + RECHECK_MS : 0;
+			/* The recheck looks again at what the wake-up asked. */
+			access = access && recheck != 0;
 			fallback = now + FALLBACK_MS;
 		}
 		while ((t = timer_first(&h->timers)) != NULL && t->due <= now)

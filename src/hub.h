@@ -8,7 +8,9 @@
  * (transport.h). No thread, and no process, per waiting client. The hub
  * lives as long as its process: there is no hub_stop.
  *
- * Private rooms: whenever it looks, the watcher also reads the access
+ * Private rooms: when a wake-up may concern access (store_wake_drain
+ * says so: on SQLite always, on PostgreSQL for the access trigger's
+ * NOTIFY) and on its fallback timer, the watcher also reads the access
  * version (store_access_version); when it moved, every waiter of a room
  * that is now hidden from its user (private.h) is cut off at once: a
  * long-poll answered empty (its next poll gets 404), an SSE stream

@@ -2,8 +2,9 @@
  * (or a room made private) while connected is cut off at once, on every
  * worker process and host. Every commit that changes access bumps the
  * access version in the database and wakes the watchers like a message
- * does (sql/004_private.sql); each watcher reads the version whenever it
- * looks and, when it moved, checks the users of the rooms it holds. */
+ * does (sql/004_private.sql); each watcher reads the version when a
+ * wake-up may concern access (store_wake_drain) or its fallback timer
+ * fires and, when it moved, checks the users of the rooms it holds. */
 #include <stddef.h>
 
 #include "hub_private.h"

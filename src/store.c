@@ -171,10 +171,10 @@ store_wake_fd(struct store *s)
 	return store_engine_of(s)->wake_fd(s);
 }
 
-void
+bool
 store_wake_drain(struct store *s)
 {
-	store_engine_of(s)->wake_drain(s);
+	return store_engine_of(s)->wake_drain(s);
 }
 
 enum chat_error

@@ -431,8 +431,18 @@ int store_wake_fd(struct store *s);
  * nothing when s has no wake descriptor. SQLite: it also watches the
  * notify file anew, at most once per second, so a notify file removed and
  * made anew is watched within that; the watch on a replaced file lasts
- * while writers still write to it. */
-void store_wake_drain(struct store *s);
+ * while writers still write to it.
+ *
+ * Returns whether the wake-ups consumed may concern access (a private
+ * room's members or kind changed: store_access_version may have moved);
+ * false only when they surely do not, so the caller may skip that read.
+ * PostgreSQL: true when a notification with payload 'access' was
+ * consumed (the access trigger's, sql/pg/006_access_notify.sql), or when
+ * the LISTEN connection was made, made again or lost since the last call
+ * (notifications may have been missed), or when there is none. SQLite:
+ * always true: the notify file cannot tell an access change from a
+ * message, and reading the version costs about 2 us. */
+bool store_wake_drain(struct store *s);
 
 /* --- SQLite's engine only -------------------------------------------- */
 

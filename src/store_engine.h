@@ -38,7 +38,7 @@ struct store_engine {
 	    size_t, size_t *);
 	int (*inspect)(const struct store_options *, struct store_health *);
 	int (*wake_fd)(struct store *);
-	void (*wake_drain)(struct store *);
+	bool (*wake_drain)(struct store *);
 	bool (*writable)(const char *);
 	void (*display_path)(const char *, char *, size_t);
 	enum chat_error (*size)(struct store *, int64_t *, int64_t *);

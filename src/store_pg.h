@@ -27,6 +27,10 @@
 /* The channel the insert trigger NOTIFYs and watchers LISTEN on. */
 #define STORE_PG_CHANNEL "fcgichat"
 
+/* The payload of the access trigger's NOTIFY (sql/pg/006_access_notify.sql):
+ * a private room's members or kind changed. A message's is ''. */
+#define STORE_PG_ACCESS_PAYLOAD "access"
+
 /* The statements prepared once per connection (again after a reconnect);
  * their SQL is the table store_pg_sql in store_pg.c. */
 enum store_pg_stmt {
@@ -90,6 +94,7 @@ struct store {
 	int64_t listen_retry_at;
 	int listen_backoff_ms;
 	int listen_sock;        /* the socket in wake_fd's set, -1 */
+	bool listen_fresh;      /* LISTEN (re)made since the last drain */
 };
 
 /* --- store_pg.c: connections and statements ---------------------------- */
@@ -201,7 +206,7 @@ enum chat_error store_pg_presence_changed(struct store *s, int64_t after,
 /* --- store_pg_wake.c ----------------------------------------------------- */
 
 int store_pg_wake_fd(struct store *s);
-void store_pg_wake_drain(struct store *s);
+bool store_pg_wake_drain(struct store *s);
 
 /* Closes what store_pg_wake_fd made. */
 void pg_wake_close(struct store *s);

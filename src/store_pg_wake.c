@@ -43,6 +43,7 @@ pg_listen_connect(struct store *s)
 	    epoll_ctl(s->wake_fd, EPOLL_CTL_ADD, ev.data.fd, &ev) == 0) {
 		PQclear(r);
 		s->listen_sock = ev.data.fd;
+		s->listen_fresh = true;
 		if (s->listen_backoff_ms != 0)
 			log_info("store_wake: listening again");
 		s->listen_backoff_ms = 0;
@@ -91,20 +92,30 @@ store_pg_wake_fd(struct store *s)
 }
 
 /* The notifications say nothing the database does not: it is the truth,
- * they are only the hint to look. */
-void
+ * they are only the hint to look. Their payload says what to look at:
+ * 'access' from the access trigger, '' from a message or a presence write
+ * (or a NOTIFY typed in psql: it wakes message readers as before). A
+ * LISTEN made since the last drain, or none, may have missed some: the
+ * caller then looks at everything. */
+bool
 store_pg_wake_drain(struct store *s)
 {
 	PGnotify *n;
+	bool access;
 
 	if (s->wake_fd == -1)
-		return;
+		return true;
 	if (s->listen != NULL) {
 		if (PQconsumeInput(s->listen) == 1 &&
 		    PQstatus(s->listen) == CONNECTION_OK) {
-			while ((n = PQnotifies(s->listen)) != NULL)
+			access = s->listen_fresh;
+			s->listen_fresh = false;
+			while ((n = PQnotifies(s->listen)) != NULL) {
+				access = access || strcmp(n->extra,
+				    STORE_PG_ACCESS_PAYLOAD) == 0;
 				PQfreemem(n);
-			return;
+			}
+			return access;
 		}
 		log_warnx("store_wake: lost the LISTEN connection: %.*s",
 		    (int)strcspn(PQerrorMessage(s->listen), "\n"),
@@ -113,6 +124,8 @@ store_pg_wake_drain(struct store *s)
 		s->listen_retry_at = 0;
 	}
 	pg_listen_connect(s);
+	s->listen_fresh = false;
+	return true;
 }
 
 void

@@ -110,7 +110,7 @@ enum chat_error store_sqlite_import(struct store *s,
 int store_sqlite_inspect(const struct store_options *o,
     struct store_health *out);
 int store_sqlite_wake_fd(struct store *s);
-void store_sqlite_wake_drain(struct store *s);
+bool store_sqlite_wake_drain(struct store *s);
 bool store_sqlite_writable(const char *db_path);
 void store_sqlite_display_path(const char *path, char *out, size_t outsz);
 enum chat_error store_sqlite_size(struct store *s, int64_t *db_bytes,

@@ -23,7 +23,8 @@ INTEG="sh tests/run-integration.sh"
 #                         tests/pg/: two hosts on one database (wake-ups
 #                         across hosts, id order, idempotency, retention,
 #                         admin, PostgreSQL restarted under load, a host
-#                         killed with -9)
+#                         killed with -9, members cut off across hosts,
+#                         access_version read only on access wake-ups)
 #   frontends             the three front ends side by side (same answers,
 #                         one database, 60-s holds, mod_fcgid's cap,
 #                         systemd socket activation)

@@ -81,7 +81,8 @@ assert_woken(struct store *w, int fd)
 
 	assert_true(readable(fd, WAKE_BOUND_MS));
 	assert_true(chat_mono_ms() - t0 < WAKE_BOUND_MS);
-	store_wake_drain(w);
+	/* SQLite cannot tell an access change from a message: always. */
+	assert_true(store_wake_drain(w));
 	assert_quiet(fd);
 }
 
@@ -139,7 +140,7 @@ test_wake_on_commit(void **state)
 	int fd;
 
 	assert_non_null(w = store_open(&f->o));
-	store_wake_drain(w);   /* no descriptor yet: nothing to do */
+	assert_true(store_wake_drain(w));   /* no descriptor yet: no hint */
 	assert_true((fd = store_wake_fd(w)) >= 0);
 	assert_int_equal(store_wake_fd(w), fd);
 	assert_quiet(fd);
