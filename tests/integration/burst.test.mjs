@@ -17,8 +17,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { startServer, waitFor, FRONTEND } from '../lib/server.mjs';
-import fs from 'node:fs';
+import { startServer, waitFor, FRONTEND, setSoftFileLimit, softFileLimit } from '../lib/server.mjs';
 import { get } from '../lib/http.mjs';
 
 // More than the old queues held: lighttpd's two workers have a socket
@@ -71,11 +70,8 @@ describe('a worker out of descriptors', () => {
       const [worker] = srv.workers();
       // The soft limit only (raising a hard limit back needs
       // CAP_SYS_RESOURCE), down to 3: no new descriptor at all.
-      const soft = /^Max open files\s+(\d+)/m.exec(fs.readFileSync(`/proc/${worker}/limits`, 'utf8'))[1];
-      const setLimit = (n) => {
-        const r = spawnSync('prlimit', ['--pid', String(worker), `--nofile=${n}:`], { encoding: 'utf8' });
-        assert.equal(r.status, 0, r.stderr);
-      };
+      const soft = softFileLimit(worker);
+      const setLimit = (n) => assert.equal(setSoftFileLimit(worker, n === Infinity ? 'unlimited' : n), '');
       // More requests than accept threads (FCGICHAT_THREADS, 4): each
       // thread blocked in accept() holds a descriptor number it took
       // before it blocked, so the first few are still taken; every thread

@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { startServer, waitFor, BIN, FRONTEND } from '../lib/server.mjs';
+import { startServer, waitFor, BIN, FRONTEND, setSoftFileLimit, softFileLimit } from '../lib/server.mjs';
 import { get, send, openEvents, waitingNow } from '../lib/http.mjs';
 import { openWs, rawWs, acceptFor, wsPath, upgradeHeaders, upgradeRequest, WsFollower, OP } from '../lib/ws.mjs';
 
@@ -81,11 +81,7 @@ function wsSockets(server) {
     .filter((e) => e.isDirectory()).map((e) => path.join(server.dir, e.name))];
   return dirs.flatMap((d) => fs.readdirSync(d).filter((f) => /^ws-\d+\.sock$/.test(f)).map((f) => path.join(d, f)));
 }
-// The soft "Max open files" of a process (/proc/PID/limits).
-function openFilesLimit(pid = 'self') {
-  const m = /^Max open files\s+(\d+|unlimited)/m.exec(fs.readFileSync(`/proc/${pid}/limits`, 'utf8'));
-  return m[1] === 'unlimited' ? Infinity : Number(m[1]);
-}
+
 // A request refused before any upgrade: plain HTTP, status and the API's
 // error body with code.
 function assertRefused(r, status, code, what) {
@@ -653,7 +649,7 @@ describe('a burst of upgrades', () => {
     if (!sock) return t.skip(`no ws-N.sock in ${srv.dir} with this front end`);
     const need = MAX_HANDSHAKES + 100;
     const [worker] = srv.workers();
-    if (openFilesLimit() < need || openFilesLimit(worker) < need) {
+    if (softFileLimit() < need || softFileLimit(worker) < need) {
       return t.skip(`open files limit below ${need} (ulimit -n)`);
     }
     const conns0 = srv.connections();
@@ -707,14 +703,11 @@ describe('a burst of upgrades', () => {
       const [sock] = wsSockets(own);
       if (!sock) return t.skip(`no ws-N.sock in ${own.dir} with this front end`);
       const [worker] = own.workers();
-      const limit = openFilesLimit(worker);
+      const limit = softFileLimit(worker);
       // The soft limit only (raising a hard limit back needs
       // CAP_SYS_RESOURCE), down to 3: no new descriptor at all, while
       // the ones open (above 3) go on working.
-      const setLimit = (n) => {
-        const r = spawnSync('prlimit', ['--pid', String(worker), `--nofile=${n}:`], { encoding: 'utf8' });
-        assert.equal(r.status, 0, r.stderr);
-      };
+      const setLimit = (n) => assert.equal(setSoftFileLimit(worker, n === Infinity ? 'unlimited' : n), '');
       const cpu = () => fs.readFileSync(`/proc/${worker}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
         .slice(11, 13).reduce((a, b) => a + Number(b), 0) / 100;   // USER_HZ
       let up;
@@ -731,7 +724,7 @@ describe('a burst of upgrades', () => {
         assert.ok(spent < 0.3 * wall, `the worker used ${spent} s of CPU in ${wall} s while out of descriptors`);
         assert.equal(settled, false, 'the upgrade was answered without a descriptor');
       } finally {
-        setLimit(limit === Infinity ? 'unlimited' : limit);
+        setLimit(limit);
       }
       const c = await up;
       clients.add(c);

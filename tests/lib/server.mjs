@@ -209,6 +209,28 @@ function queuedAt(pids) {
   return all.filter((u) => !u.listening && paths.has(u.path) && !held.has(u.inode)).length;
 }
 
+// Sets the soft limit on open files of process pid to n (a number, or
+// 'unlimited'), with prlimit (util-linux); its hard limit stays. A worker
+// behind Apache runs as Apache's user, and only its own user (or
+// CAP_SYS_RESOURCE, which root here may lack) may change its limits: then
+// prlimit runs as that user. Returns prlimit's error text, '' when done.
+export function setSoftFileLimit(pid, n) {
+  const uid = Number(/^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+  const gid = Number(/^Gid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+  const cmd = ['prlimit', '--pid', String(pid), `--nofile=${n}:`];
+  const argv = uid === process.getuid() ? cmd
+    : ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', ...cmd];
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+  return r.status === 0 ? '' : (r.stderr || `${argv[0]} exited with ${r.status}`);
+}
+
+// The soft limit on open files of process pid, or of this one (Infinity:
+// unlimited).
+export function softFileLimit(pid = 'self') {
+  const m = /^Max open files\s+(\d+|unlimited)/m.exec(fs.readFileSync(`/proc/${pid}/limits`, 'utf8'));
+  return m[1] === 'unlimited' ? Infinity : Number(m[1]);
+}
+
 // Connected sockets a process holds: its requests in progress and parked
 // (but not those in skip: its PostgreSQL connections).
 export function connectionCount(pid, listening = listeningInodes(), skip = new Set()) {
