@@ -216,8 +216,8 @@ function queuedAt(pids) {
 // holds sockets that listen (mod_fcgid's, its WebSocket one) or are about
 // to, and a list of listening sockets read before its descriptors missed
 // those made in between, so a count once took 5 workers for 6 held
-// requests. Descriptors first, then the states, so that nothing is
-// counted that was not connected when its descriptor was seen.
+// requests. Descriptors first, then the states: a socket counts if it
+// was connected after its descriptor was seen.
 export function connectionCounts(pids, skip = new Set()) {
   const held = pids.map(socketInodes);
   const connected = connectedInodes();
