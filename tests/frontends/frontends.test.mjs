@@ -227,11 +227,14 @@ describe('mod_fcgid past its process cap', () => {
     // 6 processes; 6 long-polls of 5 s hold all of them.
     const srv = await startServer({ frontend: 'apache-fcgid', fcgidProcs: 6 });
     try {
-      // A poll that fails says how, with Apache's log: a rare reset here
-      // (ECONNRESET within a second of the start) is not understood yet.
+      // A poll that fails says how and when, with Apache's log: a rare
+      // reset here (ECONNRESET within a second of the start) is not
+      // understood yet. "socket hang up" is the server closing before it
+      // answered, "read ECONNRESET" a reset.
       const failed = [];
+      const t00 = Date.now();
       const polls = Array.from({ length: 6 }, (_, i) => get(srv.url, '/api/rooms/full/messages?since=0&wait=5')
-        .catch((e) => { failed.push(`poll ${i}: ${e.code ?? e.message}`); return null; }));
+        .catch((e) => { failed.push(`poll ${i}: ${e.code} (${e.message}) after ${Date.now() - t00} ms`); return null; }));
       const why = () => `${failed.join('; ')}\nApache's log:\n${srv.log().slice(-4000)}`;
       await waitFor(() => srv.connections() >= 6 || failed.length > 0, { timeout: 10000, what: 'six processes held' });
       assert.deepEqual(failed, [], why());

@@ -16,7 +16,7 @@
 //   so "across processes" is for the other two.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, waitFor, connectionCount, capacityOf, FRONTEND as FE } from '../lib/server.mjs';
+import { startServer, waitFor, connectionCounts, capacityOf, FRONTEND as FE } from '../lib/server.mjs';
 import { get, send, openEvents, openRequest, waitingNow } from '../lib/http.mjs';
 
 let srv;
@@ -111,7 +111,7 @@ describe('long-poll', () => {
     const since = await lastId(room);
     const polls = Array.from({ length: n }, () => get(base, `/api/rooms/${room}/messages?since=${since}&wait=25`));
     await waitFor(() => {
-      const per = srv.workers().map((p) => connectionCount(p));
+      const per = connectionCounts(srv.workers());
       return per.filter((c) => c >= each).length >= 2 && per.reduce((a, b) => a + b, 0) >= n;
     }, { timeout: 20000, what: 'waiters parked in two workers or more' });
     const sent = (await send(base, room, 'x', 'across processes')).json;

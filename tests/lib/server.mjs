@@ -170,17 +170,18 @@ export function descendantsRunning(pid, bin) {
   return out.sort((a, b) => a - b);
 }
 
-// The unix sockets of /proc/net/unix: inode, path (bound ones), and
-// whether it listens (flag __SO_ACCEPTCON).
+// The unix sockets of /proc/net/unix: inode, path (bound ones), whether
+// it listens (flag __SO_ACCEPTCON) and whether it is connected (state 03,
+// SS_CONNECTED; a socket not yet listening or connected is 01).
 function unixSockets() {
   return fs.readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)
     .map((line) => line.trim().split(/\s+/)).filter((f) => f.length >= 7)
-    .map((f) => ({ inode: f[6], path: f[7], listening: (parseInt(f[3], 16) & 0x10000) !== 0 }));
+    .map((f) => ({ inode: f[6], path: f[7], listening: (parseInt(f[3], 16) & 0x10000) !== 0, connected: f[5] === '03' }));
 }
 
-// Inodes of the listening unix sockets.
-function listeningInodes() {
-  return new Set(unixSockets().filter((u) => u.listening).map((u) => u.inode));
+// Inodes of the connected unix sockets.
+function connectedInodes() {
+  return new Set(unixSockets().filter((u) => u.connected).map((u) => u.inode));
 }
 
 // What a process's descriptors point at ("socket:[N]", a path).
@@ -231,10 +232,22 @@ export function softFileLimit(pid = 'self') {
   return m[1] === 'unlimited' ? Infinity : Number(m[1]);
 }
 
-// Connected sockets a process holds: its requests in progress and parked
-// (but not those in skip: its PostgreSQL connections).
-export function connectionCount(pid, listening = listeningInodes(), skip = new Set()) {
-  return socketInodes(pid).filter((i) => !listening.has(i) && !skip.has(i)).length;
+// Connected sockets the processes hold: their requests in progress and
+// parked (but not those in skip: their PostgreSQL connections), one count
+// per pid. Connected, not merely "not listening": a worker starting up
+// holds sockets that listen (mod_fcgid's, its WebSocket one) or are about
+// to, and a list of listening sockets read before its descriptors missed
+// those made in between, so a count once took 5 workers for 6 held
+// requests. Descriptors first, then the states: a socket counts if it
+// was connected after its descriptor was seen.
+export function connectionCounts(pids, skip = new Set()) {
+  const held = pids.map(socketInodes);
+  const connected = connectedInodes();
+  return held.map((inodes) => inodes.filter((i) => connected.has(i) && !skip.has(i)).length);
+}
+
+export function connectionCount(pid, skip = new Set()) {
+  return connectionCounts([pid], skip)[0];
 }
 
 // The client ends of the connections to the PostgreSQL server whose
@@ -382,9 +395,8 @@ export async function startServer({ frontend = FRONTEND, procs = 2, fcgidProcs =
       return this.workers().flatMap(fdTargetsOf);
     },
     connections() {
-      const listening = listeningInodes();
       const skip = pg ? pgClientInodes(pgDir()) : new Set();
-      return this.workers().reduce((n, p) => n + connectionCount(p, listening, skip), 0);
+      return connectionCounts(this.workers(), skip).reduce((a, b) => a + b, 0);
     },
     queued() {
       return queuedAt(this.workers());
