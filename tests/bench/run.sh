@@ -448,11 +448,11 @@ lg() {
 	sp=""
 	[ "$SCEN" != fanout ] || sp="--send-port $(send_port_of "$SRV")"
 	pid=$(eval "echo \${PID_$SRV}")
-	c0=$(tree_ticks "$pid")
+	c0=$(cpu_ticks "$pid")
 	# shellcheck disable=SC2086 # OPTS and sp are options, split on purpose
 	timeout -k 5 900 "$LG" "$SCEN" --port "$(port_of "$SRV")" $sp \
 		--label "$LABEL" $OPTS "$@" >"$f" 2>>"$TMP/loadgen.err" || true
-	c1=$(tree_ticks "$pid")
+	c1=$(cpu_ticks "$pid")
 	keep "$f" "$(awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" \
 		'BEGIN { printf "%.2f", (b - a) / hz }')"
 }
@@ -468,27 +468,24 @@ keep() {
 	grep '^# ' "$1" | sed 's/^# /  /' >&2 || true
 }
 
-# tree_ticks PID: CPU ticks (user + system) used so far by PID and every
-# process under it (the front end's processes, the workers, a database).
-tree_ticks() {
-	[ -n "$1" ] || { echo 0; return; }
-	set +f   # this glob, and only this one
-	for st in /proc/[0-9]*/stat; do
-		# "PID (COMM) STATE PPID ...": COMM may hold spaces and parens.
-		sed 's/^\([0-9]*\) (.*) /\1 /' "$st" 2>/dev/null || true
-	done | awk -v root="$1" '
-		{ parent[$1] = $3; ticks[$1] = $13 + $14 }
+# tree_pids PID: PID and every process under it (the front end's
+# processes, the workers, a database).
+tree_pids() {
+	[ -n "$1" ] || return 0
+	ps -e -o pid= -o ppid= | awk -v root="$1" '
+		{ parent[$1] = $2 }
 		END {
 			for (p in parent) {
 				q = p
 				for (hops = 0; q != "" && q != root && hops < 64; hops++)
 					q = (q in parent) ? parent[q] : ""
-				if (q == root) sum += ticks[p]
+				if (q == root) print p
 			}
-			print sum + 0
 		}'
-	set -f
 }
+
+# cpu_ticks PID: CPU ticks (user + system) used so far by PID's tree.
+cpu_ticks() { sample "$1" | cut -d' ' -f2; }
 
 # store_run: the store floor's send run, in a fresh database each time.
 store_run() {
@@ -596,9 +593,9 @@ loop_run() { # RUN
 	fi
 }
 
-# "PSS_KB CPU_TICKS" of a server and the processes it started.
+# "PSS_KB CPU_TICKS" of a server and every process under it.
 sample() {
-	for p in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null || true); do
+	for p in $(tree_pids "$1"); do
 		[ -r "/proc/$p/stat" ] || continue
 		m=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null ||
 			true)
@@ -612,7 +609,7 @@ sample() {
 idle_one() {
 	fits "$SRV" "$IDLE_N" || return 0
 	"start_$SRV"
-	eval "PORT_$SRV=$SRV_PORT"
+	eval "PORT_$SRV=$SRV_PORT PID_$SRV=$SRV_PID"
 	sleep 0.5
 	# shellcheck disable=SC2046 # "PSS TICKS" become $2 $3
 	set -- "$1" $(sample "$SRV_PID")
