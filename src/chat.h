@@ -114,6 +114,13 @@ int64_t chat_now_ms(void);
 /* Milliseconds on CLOCK_MONOTONIC, for deadlines. */
 int64_t chat_mono_ms(void);
 
+/* The listen queue the worker asks for on the sockets it makes (its
+ * FastCGI socket when not spawned by the web server, its WebSocket
+ * socket): as long as the kernel allows, which caps it at
+ * net.core.somaxconn (4096 by default since Linux 5.4), so that a burst
+ * of reconnecting pages waits its turn instead of being refused. */
+#define CHAT_LISTEN_BACKLOG 65535
+
 /* How long a thread whose accept failed for want of descriptors waits
  * before it tries again: the connection stays in the listen queue. */
 #define CHAT_ACCEPT_RETRY_MS 100

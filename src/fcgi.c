@@ -23,7 +23,6 @@
 #define FCGI_END_REQUEST 3
 #define FCGI_STDOUT 6
 #define PARKED_FD_MIN 1024
-#define FCGI_BACKLOG 4096      /* connections waiting to be accepted */
 
 struct fcgi_req {
 	FCGX_Request r;
@@ -93,10 +92,9 @@ fcgi_init(const char *bind_path)
 	signal(SIGPIPE, SIG_IGN);
 	if (bind_path != NULL && *bind_path != '\0') {
 		mode_t old = umask(0117);   /* socket rw for user and group */
-		/* Room for a burst of reconnecting pages, as lighttpd's
-		 * listen-backlog in conf/lighttpd-fcgichat.conf; the kernel
-		 * caps it at net.core.somaxconn. */
-		fd = FCGX_OpenSocket(bind_path, FCGI_BACKLOG);
+		/* As lighttpd's listen-backlog in
+		 * conf/lighttpd-fcgichat.conf. */
+		fd = FCGX_OpenSocket(bind_path, CHAT_LISTEN_BACKLOG);
 		umask(old);
 		if (fd < 0)
 			log_error("fcgi_init: cannot listen on %s", bind_path);

@@ -39,10 +39,6 @@
 #define HEAD_TIMEOUT_MS 10000   /* for the web server to send a head */
 #define BACKLOG_ROWS 1000       /* the backlog read before parking */
 #define MAX_HANDSHAKES 1024     /* heads being read at once (door_pause) */
-/* Connections the kernel holds for the door before it accepts them: it
- * caps this at net.core.somaxconn (4096 by default since Linux 5.4), so
- * asking for more takes whatever the machine allows. */
-#define LISTEN_BACKLOG 65535
 
 /* A connection whose request head is being read. */
 struct handshake {
@@ -108,7 +104,7 @@ door_take(struct door *d, const char *path, bool *busy)
 	old = umask(0117);   /* rw for the user and group of the web server */
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd >= 0 && (bind(fd, (struct sockaddr *)&a, sizeof(a)) == -1 ||
-	    listen(fd, LISTEN_BACKLOG) == -1)) {
+	    listen(fd, CHAT_LISTEN_BACKLOG) == -1)) {
 		close(fd);
 		fd = -1;
 	}
